@@ -121,17 +121,22 @@ type rawOpt struct {
 	n    uint32
 }
 
-// Reset clears the message, keeping its storage.
+// Reset clears the message, keeping its storage. The addresses become
+// 0.0.0.0, as parsing an empty field gives; in a zero Message they are the
+// invalid netip.Addr, which is written as 0.0.0.0 too.
 func (m *Message) Reset() {
 	opts := m.Options
 	raw := m.raw
 	vendor := m.Vendor
 	*m = Message{}
+	m.CIAddr, m.YIAddr, m.SIAddr, m.GIAddr = unspecified, unspecified, unspecified, unspecified
 	m.Options = opts
 	m.Options.Reset()
 	m.raw = raw[:0]
 	m.Vendor = vendor[:0]
 }
+
+var unspecified = netip.AddrFrom4([4]byte{})
 
 // HardwareAddr returns chaddr truncated to hlen (allocates).
 func (m *Message) HardwareAddr() net.HardwareAddr {

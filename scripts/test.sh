@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every bootd test on this machine: installs what the tests need (Debian
+# packages when running as root, Go modules), then the unit and integration
+# tests under the race detector, then each fuzz target briefly on its corpus.
+#
+#   ./scripts/test.sh              all of it
+#   FUZZTIME=2m ./scripts/test.sh  fuzz each target longer (default 5s)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use. Empty for now: the codec's golden packets
+# are stored captures. Network tests will add real clients here.
+APT_PACKAGES=()
+
+if ((${#APT_PACKAGES[@]})); then
+	missing=()
+	for p in "${APT_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		if [ "$(id -u)" -ne 0 ]; then
+			echo "test.sh: missing Debian packages ${missing[*]}; run as root to install them" >&2
+			exit 1
+		fi
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	fi
+fi
+
+go mod download
+
+go test -race -count=1 ./...
+
+# Each fuzz target for a few seconds, starting from its seed corpus in testdata/fuzz.
+FUZZTIME=${FUZZTIME:-5s}
+for pkg in $(go list ./...); do
+	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+		echo "fuzz $pkg $target for $FUZZTIME"
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+	done
+done
