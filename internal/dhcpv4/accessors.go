@@ -78,16 +78,19 @@ func (m *Message) text(code uint8) ([]byte, bool) {
 // SubnetSelection returns option 118 (RFC 3011).
 func (m *Message) SubnetSelection() (netip.Addr, bool) { return m.Options.Addr(OptSubnetSelection) }
 
-// UserClass returns option 77 (RFC 3004) when it is well formed.
+// UserClass returns option 77 (RFC 3004) when it is not empty.
 func (m *Message) UserClass() (UserClass, bool) {
 	v, ok := m.Options.Get(OptUserClass)
-	if !ok || !UserClass(v).valid() {
+	if !ok || len(v) == 0 {
 		return nil, false
 	}
 	return UserClass(v), true
 }
 
-// UserClass is the value of option 77: a list of length-prefixed class names.
+// UserClass is the value of option 77: a list of length-prefixed class names
+// (RFC 3004). iPXE and some other clients send one bare name instead
+// ("iPXE", no length byte); a value that is not a well-formed list is taken
+// as that one name, as dnsmasq does.
 type UserClass []byte
 
 func (u UserClass) valid() bool {
@@ -107,6 +110,12 @@ func (u UserClass) valid() bool {
 // All iterates over the class names.
 func (u UserClass) All() iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
+		if !u.valid() {
+			if len(u) > 0 {
+				yield(u)
+			}
+			return
+		}
 		for i := 0; i < len(u); {
 			n := int(u[i])
 			if i+1+n > len(u) || !yield(u[i+1:i+1+n]) {
@@ -281,6 +290,7 @@ func parseFQDN(v []byte) (FQDN, error) {
 // name is written in canonical wire format (with the root label unless
 // Partial), otherwise as ASCII.
 func AppendFQDN(b []byte, f FQDN) ([]byte, error) {
+	start := len(b)
 	b = append(b, f.Flags, f.RCode1, f.RCode2)
 	if f.Flags&FQDNEncoded == 0 {
 		return append(b, f.Name...), nil
@@ -288,7 +298,11 @@ func AppendFQDN(b []byte, f FQDN) ([]byte, error) {
 	if f.Name == "" {
 		return b, nil
 	}
-	return appendName(b, f.Name, !f.Partial)
+	b, err := appendName(b, f.Name, !f.Partial)
+	if err != nil {
+		return b[:start], err
+	}
+	return b, nil
 }
 
 // VendorEntry is one enterprise's data in option 124 or 125 (RFC 3925).

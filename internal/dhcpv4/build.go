@@ -60,7 +60,8 @@ const (
 // options field is full, options over 255 bytes split (RFC 3396), padding to
 // MinLen. Options that fit nowhere are left out and counted in l.Omitted;
 // ErrTooBig means even the message type, server identifier and relay
-// information could not be placed. It does not allocate beyond growing b.
+// information could not be placed (or, with NoCookie, that the vendor area
+// does not fit). It does not allocate beyond growing b.
 func (m *Message) AppendLayout(b []byte, l *Layout) ([]byte, error) {
 	l.Omitted = 0
 	maxLen := l.MaxLen
@@ -75,6 +76,9 @@ func (m *Message) AppendLayout(b []byte, l *Layout) ([]byte, error) {
 	b = m.appendHeader(b)
 
 	if m.NoCookie {
+		if HeaderLen+len(m.Vendor) > maxLen {
+			return b[:start], ErrTooBig
+		}
 		b = append(b, m.Vendor...)
 		return padTo(b, start, MinLen), nil
 	}
@@ -211,7 +215,8 @@ func mandatory(code uint8) bool {
 
 // writeOrder returns the positions of m's options in the order they are
 // written: message type, then those named in prl, then the rest in stored
-// order, then relay agent information.
+// order, then relay agent information. An option 52 in Options is left out:
+// AppendLayout writes its own when it overloads.
 func (m *Message) writeOrder(dst []uint8, prl []byte) []uint8 {
 	o := &m.Options
 	var done [256]bool
@@ -222,6 +227,7 @@ func (m *Message) writeOrder(dst []uint8, prl []byte) []uint8 {
 		}
 	}
 	done[OptRelayAgentInfo] = true // last
+	done[OptOverload] = true       // decided by AppendLayout, never copied from Options
 	add(OptMessageType)
 	for _, c := range prl {
 		add(c)

@@ -225,7 +225,7 @@ func (m *Message) UnmarshalBinary(b []byte) error {
 	}
 	if ov, ok := m.overloadValue(b); ok {
 		if ov < 1 || ov > 3 {
-			return &ParseError{Area: AreaOptions, Offset: offOptions, Code: int(OptOverload), Err: ErrBadOverload}
+			return &ParseError{Area: AreaOptions, Offset: m.rawOffset(OptOverload), Code: int(OptOverload), Err: ErrBadOverload}
 		}
 		m.Overloaded = ov
 		if ov&1 != 0 {
@@ -240,8 +240,8 @@ func (m *Message) UnmarshalBinary(b []byte) error {
 			}
 			clear(m.SName[:])
 		}
-	} else if m.hasRaw(OptOverload) {
-		return &ParseError{Area: AreaOptions, Offset: offOptions, Code: int(OptOverload), Err: ErrBadOverload}
+	} else if off := m.rawOffset(OptOverload); off >= 0 {
+		return &ParseError{Area: AreaOptions, Offset: off, Code: int(OptOverload), Err: ErrBadOverload}
 	}
 
 	// Concatenate instances by code, in order of first appearance (RFC 3396).
@@ -297,17 +297,19 @@ func (m *Message) scan(b []byte, off, limit int, area string, needEnd bool) erro
 	return nil
 }
 
-func (m *Message) hasRaw(code uint8) bool {
+// rawOffset returns the offset of the first instance of code (its code
+// byte), or -1 when there is none.
+func (m *Message) rawOffset(code uint8) int {
 	for _, r := range m.raw {
 		if r.code == code {
-			return true
+			return int(r.off) - 2
 		}
 	}
-	return false
+	return -1
 }
 
 // overloadValue returns the value of option 52 when it is present as exactly
-// one byte in total; ok is false when absent or malformed (hasRaw tells which).
+// one byte in total; ok is false when absent or malformed (rawOffset tells which).
 func (m *Message) overloadValue(b []byte) (uint8, bool) {
 	var v uint8
 	n := 0
@@ -328,6 +330,9 @@ func (m *Message) overloadValue(b []byte) (uint8, bool) {
 
 // CopyFrom makes m an independent deep copy of src.
 func (m *Message) CopyFrom(src *Message) {
+	if m == src {
+		return
+	}
 	opts, raw, vendor := m.Options, m.raw, m.Vendor
 	*m = *src
 	m.Options = opts

@@ -108,6 +108,9 @@ func readName(v []byte, off int) (string, int, error) {
 // decodeUncompressedName reads a name without pointers that fills all of v;
 // complete is false for a partial name (no root label, RFC 4702 section 2.3.1).
 func decodeUncompressedName(v []byte) (name string, complete bool, err error) {
+	if len(v) > maxName {
+		return "", false, errNameTooLong
+	}
 	var sb strings.Builder
 	for off := 0; off < len(v); {
 		n := int(v[off])
@@ -128,9 +131,6 @@ func decodeUncompressedName(v []byte) (name string, complete bool, err error) {
 		}
 		sb.Write(v[off+1 : off+1+n])
 		off += 1 + n
-	}
-	if len(v) > maxName {
-		return "", false, errNameTooLong
 	}
 	return sb.String(), false, nil
 }
@@ -171,6 +171,11 @@ func AppendDomainList(b []byte, names []string) ([]byte, error) {
 		if name == "" {
 			b = append(b, 0)
 			continue
+		}
+		// appendName drops one trailing dot itself: a second one ("a..")
+		// is an empty label.
+		if strings.HasSuffix(name, ".") {
+			return b[:start], errEmptyLabel
 		}
 		if _, err := appendName(nil, name, true); err != nil {
 			return b[:start], err

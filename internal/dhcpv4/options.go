@@ -133,6 +133,9 @@ func (o *Options) Del(code uint8) {
 
 // CopyFrom makes o an independent copy of src.
 func (o *Options) CopyFrom(src *Options) {
+	if o == src {
+		return
+	}
 	o.Reset()
 	for i := range src.list {
 		o.Set(src.At(i))

@@ -84,8 +84,8 @@ func checkValue(kind Kind, v []byte) string {
 			return "shorter than 2 bytes"
 		}
 	case KindUserClass:
-		if !UserClass(v).valid() {
-			return "not a list of non-empty length-prefixed classes"
+		if n == 0 {
+			return "empty user class"
 		}
 	case KindFQDN:
 		if _, err := parseFQDN(v); err != nil {
