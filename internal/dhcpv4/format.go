@@ -11,7 +11,8 @@ import (
 )
 
 // FormatValue renders an option's value as one line of text for people, in
-// the format its code defines. A value that does not have that format is
+// the format its code defines (opaque and unknown values as quoted text when
+// printable, else hex). A value that does not have that format is
 // shown as "malformed (reason): " followed by its bytes in hex. It allocates
 // and is meant for tools and logs, not for the packet path.
 func FormatValue(code uint8, v []byte) string {
@@ -140,7 +141,7 @@ func FormatValue(code uint8, v []byte) string {
 	case KindEncapsulated:
 		return formatSubOptions(v)
 	}
-	return HexString(v)
+	return FormatBytes(v)
 }
 
 func formatSubOptions(v []byte) string {

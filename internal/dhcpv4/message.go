@@ -22,10 +22,11 @@ const (
 	// MaxLen is the largest UDP payload in an IPv4 datagram; offsets into a
 	// message are kept in 32 bits but nothing larger can arrive.
 	MaxLen = 65535 - 28
-	// MaxOptionInstances bounds the option instances read from one message.
-	// Every instance takes at least two bytes, so a MaxLen message cannot hold
-	// more than MaxLen/2; the bound only guards the scratch space.
-	MaxOptionInstances = MaxLen / 2
+	// MaxOptionInstances bounds the option instances read from one message,
+	// and so the scratch space a hostile packet can make a worker grow. Real
+	// messages hold a few dozen; even a MaxLen message of 255-byte values
+	// needs only 255. Only a packet made of empty options reaches the bound.
+	MaxOptionInstances = 1024
 
 	offCookie  = 236
 	offOptions = 240

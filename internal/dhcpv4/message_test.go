@@ -1074,24 +1074,39 @@ func TestParseLimits(t *testing.T) {
 		t.Errorf("option 43 has %d bytes", len(v))
 	}
 
-	// The most option instances a message can hold: zero-length options in
-	// every byte pair of the options field, file and sname. It is below
-	// MaxOptionInstances, so ErrTooManyOptions cannot happen on real input.
-	b = pkt(52, 1, 3)
-	for len(b)+3 <= MaxLen {
+	// A message made of empty options, more instances than
+	// MaxOptionInstances: rejected with ErrTooManyOptions at the first one
+	// over the bound, never a panic or an unbounded scratch space.
+	b = pkt()
+	for len(b)+3 <= offOptions+4+2*(MaxOptionInstances+10) {
 		b = append(b, 100+byte(len(b)/2%50), 0)
 	}
 	b = append(b, 255)
+	var tm Message
+	err := tm.UnmarshalBinary(padded(b))
+	var pe *ParseError
+	if !errors.Is(err, ErrTooManyOptions) || !errors.As(err, &pe) {
+		t.Fatalf("parse of %d empty options: %v, want ErrTooManyOptions", MaxOptionInstances+10, err)
+	}
+	if want := offOptions + 2*MaxOptionInstances; pe.Offset != want {
+		t.Errorf("ErrTooManyOptions at offset %d, want %d", pe.Offset, want)
+	}
+	if cap(tm.raw) > 2*MaxOptionInstances {
+		t.Errorf("scratch grew to %d instances", cap(tm.raw))
+	}
+
+	// Exactly MaxOptionInstances instances, spread over options, file and sname, parse.
+	b = pkt(52, 1, 3)
 	for i := 0; i+2 <= lenFile; i += 2 {
 		b[offFile+i] = 7
 	}
 	for i := 0; i+2 <= lenSName; i += 2 {
 		b[offSName+i] = 8
 	}
-	instances := (len(b)-offOptions-4)/2 + lenFile/2 + lenSName/2
-	if instances > MaxOptionInstances {
-		t.Fatalf("%d instances exceed MaxOptionInstances %d", instances, MaxOptionInstances)
+	for n := 1 + lenFile/2 + lenSName/2; n < MaxOptionInstances; n++ {
+		b = append(b, 100+byte(n%50), 0)
 	}
+	b = append(b, 255)
 	m = mustParse(t, b)
 	if m.Options.Len() != 52 || !m.Options.Has(7) || !m.Options.Has(8) {
 		t.Errorf("%d distinct options, want 52", m.Options.Len())
