@@ -126,15 +126,19 @@ type rawOpt struct {
 // 0.0.0.0, as parsing an empty field gives; in a zero Message they are the
 // invalid netip.Addr, which is written as 0.0.0.0 too.
 func (m *Message) Reset() {
-	opts := m.Options
-	raw := m.raw
-	vendor := m.Vendor
-	*m = Message{}
+	// Field by field: assigning a fresh Message would copy Options (and its
+	// 512-byte index) out and back, which showed in profiles of building.
+	m.Op, m.HType, m.HLen, m.Hops = 0, 0, 0, 0
+	m.XID, m.Secs, m.Flags = 0, 0, 0
 	m.CIAddr, m.YIAddr, m.SIAddr, m.GIAddr = unspecified, unspecified, unspecified, unspecified
-	m.Options = opts
+	m.CHAddr = [16]byte{}
+	m.SName = [64]byte{}
+	m.File = [128]byte{}
 	m.Options.Reset()
-	m.raw = raw[:0]
-	m.Vendor = vendor[:0]
+	m.Overloaded = 0
+	m.NoCookie = false
+	m.Vendor = m.Vendor[:0]
+	m.raw = m.raw[:0]
 }
 
 var unspecified = netip.AddrFrom4([4]byte{})

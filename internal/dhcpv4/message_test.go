@@ -1345,3 +1345,20 @@ func TestRoundTripSmall(t *testing.T) {
 	}
 	t.Logf("%d overloads, %d with omissions, %d too big", overloads, omissions, tooBig)
 }
+
+// Reset must clear every field, whatever the previous message held.
+func TestResetClearsEverything(t *testing.T) {
+	var fresh Message
+	fresh.Reset()
+	for _, name := range []string{"dnsmasq-overload-ack", "ipxe-request", "dhcrelay-request"} {
+		m := mustParse(t, loadCapture(t, name).data)
+		m.NoCookie, m.Vendor = true, append(m.Vendor, 1, 2, 3)
+		m.Reset()
+		if !m.Equal(&fresh) {
+			t.Errorf("%s: Reset left fields set: %+v", name, m)
+		}
+		if m.Options.Len() != 0 || len(m.raw) != 0 {
+			t.Errorf("%s: Reset left %d options, %d raw instances", name, m.Options.Len(), len(m.raw))
+		}
+	}
+}
