@@ -389,3 +389,25 @@ func AppendSubOption(b []byte, code uint8, v []byte) ([]byte, bool) {
 	b = append(b, code, uint8(len(v)))
 	return append(b, v...), true
 }
+
+// Accessors for what a client reads from an OFFER or ACK.
+
+// SubnetMask returns option 1.
+func (m *Message) SubnetMask() (netip.Addr, bool) { return m.Options.Addr(OptSubnetMask) }
+
+// Routers returns option 3 (allocates).
+func (m *Message) Routers() ([]netip.Addr, bool) { return m.Options.Addrs(OptRouter) }
+
+// DNSServers returns option 6 (allocates).
+func (m *Message) DNSServers() ([]netip.Addr, bool) { return m.Options.Addrs(OptDNSServers) }
+
+// DomainName returns option 15 (aliases the message).
+func (m *Message) DomainName() ([]byte, bool) { return m.text(OptDomainName) }
+
+// RenewalTime returns option 58 (T1).
+func (m *Message) RenewalTime() (time.Duration, bool) { return m.Options.Duration(OptRenewalTime) }
+
+// RebindingTime returns option 59 (T2).
+func (m *Message) RebindingTime() (time.Duration, bool) {
+	return m.Options.Duration(OptRebindingTime)
+}

@@ -339,3 +339,59 @@ func trimNUL(v []byte) []byte {
 	}
 	return v
 }
+
+// Int32 returns a signed four-byte option (time offset, option 2).
+func (o *Options) Int32(code uint8) (int32, bool) {
+	v, ok := o.Uint32(code)
+	return int32(v), ok
+}
+
+// SetInt32 sets a signed four-byte option.
+func (o *Options) SetInt32(code uint8, v int32) { o.SetUint32(code, uint32(v)) }
+
+// AppendUint16s appends the values of a list-of-16-bit-integers option
+// (path MTU plateau table, option 25) to dst.
+func (o *Options) AppendUint16s(dst []uint16, code uint8) ([]uint16, bool) {
+	v, ok := o.Get(code)
+	if !ok || len(v) == 0 || len(v)%2 != 0 {
+		return dst, false
+	}
+	for i := 0; i < len(v); i += 2 {
+		dst = append(dst, binary.BigEndian.Uint16(v[i:]))
+	}
+	return dst, true
+}
+
+// SetUint16s sets a list-of-16-bit-integers option.
+func (o *Options) SetUint16s(code uint8, vs ...uint16) {
+	start := len(o.buf)
+	for _, v := range vs {
+		o.buf = binary.BigEndian.AppendUint16(o.buf, v)
+	}
+	o.commit(code, start)
+}
+
+// AddrPair is one entry of a list-of-address-pairs option: policy filter
+// (21: address and mask) or static routes (33: destination and router).
+type AddrPair struct{ First, Second netip.Addr }
+
+// AppendAddrPairs appends the pairs of an address-pairs option to dst.
+func (o *Options) AppendAddrPairs(dst []AddrPair, code uint8) ([]AddrPair, bool) {
+	v, ok := o.Get(code)
+	if !ok || len(v) == 0 || len(v)%8 != 0 {
+		return dst, false
+	}
+	for i := 0; i < len(v); i += 8 {
+		dst = append(dst, AddrPair{netip.AddrFrom4([4]byte(v[i:])), netip.AddrFrom4([4]byte(v[i+4:]))})
+	}
+	return dst, true
+}
+
+// SetAddrPairs sets an address-pairs option.
+func (o *Options) SetAddrPairs(code uint8, ps ...AddrPair) {
+	start := len(o.buf)
+	for _, p := range ps {
+		o.buf = appendAddr(appendAddr(o.buf, p.First), p.Second)
+	}
+	o.commit(code, start)
+}

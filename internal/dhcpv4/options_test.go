@@ -1147,3 +1147,78 @@ func TestOptionTable(t *testing.T) {
 		}
 	}
 }
+
+func TestListAccessors(t *testing.T) {
+	var o Options
+	o.SetInt32(OptTimeOffset, -3600)
+	if v, ok := o.Int32(OptTimeOffset); !ok || v != -3600 {
+		t.Errorf("Int32 = %d, %v; want -3600, true", v, ok)
+	}
+	if got, _ := o.Get(OptTimeOffset); string(got) != "\xff\xff\xf1\xf0" {
+		t.Errorf("time offset wire = %x", got)
+	}
+	o.SetUint16s(25, 68, 296, 1500)
+	if v, ok := o.AppendUint16s(nil, 25); !ok || len(v) != 3 || v[0] != 68 || v[1] != 296 || v[2] != 1500 {
+		t.Errorf("Uint16s = %v, %v", v, ok)
+	}
+	a, b := netip.MustParseAddr("198.18.0.0"), netip.MustParseAddr("255.254.0.0")
+	o.SetAddrPairs(OptPolicyFilter, AddrPair{a, b})
+	if v, ok := o.AppendAddrPairs(nil, OptPolicyFilter); !ok || len(v) != 1 || v[0] != (AddrPair{a, b}) {
+		t.Errorf("AddrPairs = %v, %v", v, ok)
+	}
+	if got := FormatValue(OptPolicyFilter, mustGet(t, &o, OptPolicyFilter)); got != "198.18.0.0 255.254.0.0" {
+		t.Errorf("FormatValue(21) = %q", got)
+	}
+	// Malformed lengths give false.
+	o.Set(25, []byte{1, 2, 3})
+	o.Set(OptPolicyFilter, make([]byte, 12))
+	o.Set(OptTimeOffset, []byte{1})
+	if _, ok := o.AppendUint16s(nil, 25); ok {
+		t.Error("odd-length option 25 accepted")
+	}
+	if _, ok := o.AppendAddrPairs(nil, OptPolicyFilter); ok {
+		t.Error("12-byte option 21 accepted")
+	}
+	if _, ok := o.Int32(OptTimeOffset); ok {
+		t.Error("1-byte option 2 accepted")
+	}
+}
+
+func TestClientSideAccessors(t *testing.T) {
+	var m Message
+	m.Reset()
+	r1, r2 := netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("198.18.0.2")
+	m.Options.SetAddr(OptSubnetMask, netip.MustParseAddr("255.255.255.0"))
+	m.Options.SetAddrs(OptRouter, r1, r2)
+	m.Options.SetAddrs(OptDNSServers, r2)
+	m.Options.SetString(OptDomainName, "example.test\x00")
+	m.Options.SetDuration(OptRenewalTime, 30*time.Minute)
+	m.Options.SetDuration(OptRebindingTime, 52*time.Minute+30*time.Second)
+	if v, ok := m.SubnetMask(); !ok || v.String() != "255.255.255.0" {
+		t.Errorf("SubnetMask = %v, %v", v, ok)
+	}
+	if v, ok := m.Routers(); !ok || len(v) != 2 || v[0] != r1 || v[1] != r2 {
+		t.Errorf("Routers = %v, %v", v, ok)
+	}
+	if v, ok := m.DNSServers(); !ok || len(v) != 1 || v[0] != r2 {
+		t.Errorf("DNSServers = %v, %v", v, ok)
+	}
+	if v, ok := m.DomainName(); !ok || string(v) != "example.test" {
+		t.Errorf("DomainName = %q, %v", v, ok)
+	}
+	if v, ok := m.RenewalTime(); !ok || v != 30*time.Minute {
+		t.Errorf("RenewalTime = %v, %v", v, ok)
+	}
+	if v, ok := m.RebindingTime(); !ok || v != 3150*time.Second {
+		t.Errorf("RebindingTime = %v, %v", v, ok)
+	}
+}
+
+func mustGet(t *testing.T, o *Options, code uint8) []byte {
+	t.Helper()
+	v, ok := o.Get(code)
+	if !ok {
+		t.Fatalf("option %d absent", code)
+	}
+	return v
+}
