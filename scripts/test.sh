@@ -8,9 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use. Empty for now: the codec's golden packets
-# are stored captures. Network tests will add real clients here.
-APT_PACKAGES=()
+# Debian packages the tests use: iproute2 for the network-namespace tests.
+APT_PACKAGES=(iproute2)
 
 if ((${#APT_PACKAGES[@]})); then
 	missing=()
