@@ -48,6 +48,7 @@ type command struct {
 // the table without an initialisation cycle, and so nothing is mutable.
 func commands() []*command {
 	return []*command{
+		checkCommand(),
 		decodeCommand(),
 		helpCommand(),
 		versionCommand(),
