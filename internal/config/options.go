@@ -338,9 +338,8 @@ func (d *decoder) encodeOption(code uint8, kind dhcpv4.Kind, v *yaml.Node) ([]by
 		return bad(v, "%q: %v (this option is given as hex bytes)", s, err)
 	}
 	if kind != dhcpv4.KindBytes && kind == dhcpv4.LookupOption(code).Kind {
-		if f := dhcpv4.FormatValue(code, b); strings.HasPrefix(f, "malformed (") {
-			reason, _, _ := strings.Cut(strings.TrimPrefix(f, "malformed ("), "):")
-			return bad(v, "%q is not a valid value: %s", s, reason)
+		if err := dhcpv4.CheckValue(kind, b); err != nil {
+			return bad(v, "%q is not a valid value: %s", s, strings.TrimPrefix(err.Error(), dhcpv4.ErrMalformed.Error()+": "))
 		}
 	}
 	return b, true

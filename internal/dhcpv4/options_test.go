@@ -1222,3 +1222,13 @@ func mustGet(t *testing.T, o *Options, code uint8) []byte {
 	}
 	return v
 }
+
+func TestCheckValue(t *testing.T) {
+	if err := CheckValue(KindAddrs, []byte{198, 18, 0, 1}); err != nil {
+		t.Errorf("CheckValue(addrs, 4 bytes) = %v", err)
+	}
+	err := CheckValue(KindAddrs, []byte{198, 18, 0})
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "not a positive multiple of 4") {
+		t.Errorf("CheckValue(addrs, 3 bytes) = %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package dhcpv4
 
 import (
 	"errors"
+	"fmt"
 )
 
 // Validate checks every known option's value against its format and returns
@@ -19,6 +20,15 @@ func (m *Message) Validate() error {
 		errs = append(errs, &OptionError{Code: OptMaxMessageSize, Reason: "below the minimum of 576"})
 	}
 	return errors.Join(errs...)
+}
+
+// CheckValue reports whether v is a valid value of the given kind: nil, or
+// an error saying why not (it wraps ErrMalformed).
+func CheckValue(kind Kind, v []byte) error {
+	if reason := checkValue(kind, v); reason != "" {
+		return fmt.Errorf("%w: %s", ErrMalformed, reason)
+	}
+	return nil
 }
 
 // checkValue returns why v is not a valid value of kind, or "".
