@@ -61,6 +61,8 @@ var rules = []rule{
 	// The lease store and the allocator know nothing of sockets or of the wire format.
 	{pkg: "bootd/internal/lease", forbidden: []string{"net", "net/http", "bootd/internal/dhcpv4", "bootd/internal/netio"}},
 	{pkg: "bootd/internal/lease/journal", forbidden: []string{"net", "net/http", "bootd/internal/dhcpv4", "bootd/internal/netio"}},
+	// Protocol logic is testable without a network: no sockets.
+	{pkg: "bootd/internal/handler", forbidden: []string{"net", "net/http", "bootd/internal/netio"}},
 	{pkg: "bootd/internal/alloc", forbidden: []string{"net", "net/http", "bootd/internal/dhcpv4", "bootd/internal/netio", "bootd/internal/config"}},
 }
 
