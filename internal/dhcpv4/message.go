@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"net/netip"
 )
 
@@ -143,10 +142,18 @@ func (m *Message) Reset() {
 
 var unspecified = netip.AddrFrom4([4]byte{})
 
+// HWAddr is a hardware address. (The codec does not use net.HardwareAddr:
+// importing package net would pull the socket code into everything that
+// parses a message.)
+type HWAddr []byte
+
+// String renders the address as colon-separated hex.
+func (h HWAddr) String() string { return HexString(h) }
+
 // HardwareAddr returns chaddr truncated to hlen (allocates).
-func (m *Message) HardwareAddr() net.HardwareAddr {
+func (m *Message) HardwareAddr() HWAddr {
 	n := min(int(m.HLen), len(m.CHAddr))
-	return net.HardwareAddr(bytes.Clone(m.CHAddr[:n]))
+	return HWAddr(bytes.Clone(m.CHAddr[:n]))
 }
 
 // SetHardwareAddr sets htype, hlen and chaddr.

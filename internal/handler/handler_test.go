@@ -58,7 +58,7 @@ type clk struct {
 	t  time.Time
 }
 
-func (c *clk) now() time.Time     { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clk) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clk) add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
 type env struct {

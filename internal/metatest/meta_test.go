@@ -57,7 +57,7 @@ type rule struct {
 
 var rules = []rule{
 	// The wire codec knows nothing of leases, sockets, HTTP, databases or metrics.
-	{pkg: "bootd/internal/dhcpv4", stdOnly: true, forbidden: []string{"net/http", "database/sql", "github.com/prometheus/", "os/exec"}},
+	{pkg: "bootd/internal/dhcpv4", stdOnly: true, forbidden: []string{"net", "net/http", "database/sql", "github.com/prometheus/", "os/exec"}},
 	// The lease store and the allocator know nothing of sockets or of the wire format.
 	{pkg: "bootd/internal/lease", forbidden: []string{"net", "net/http", "bootd/internal/dhcpv4", "bootd/internal/netio"}},
 	{pkg: "bootd/internal/lease/journal", forbidden: []string{"net", "net/http", "bootd/internal/dhcpv4", "bootd/internal/netio"}},
