@@ -150,6 +150,9 @@ type HWAddr []byte
 // String renders the address as colon-separated hex.
 func (h HWAddr) String() string { return HexString(h) }
 
+// MarshalText renders the address as String does (for logs and JSON).
+func (h HWAddr) MarshalText() ([]byte, error) { return []byte(HexString(h)), nil }
+
 // HardwareAddr returns chaddr truncated to hlen (allocates).
 func (m *Message) HardwareAddr() HWAddr {
 	n := min(int(m.HLen), len(m.CHAddr))

@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"bootd/internal/config"
+	"bootd/internal/lease/journal"
+	"bootd/internal/server"
+)
+
+func serveCommand() *command {
+	return &command{
+		name:     "serve",
+		synopsis: "--config FILE [--log-format text|json] [--log-level LEVEL]",
+		summary:  "answer DHCP and BOOTP on UDP port 67",
+		doc: `Serve answers DHCP and BOOTP requests on the interfaces the configuration
+names, keeping leases in the configuration's lease-store directory (created
+if missing). Every lease is on disk before the client is told it has it.
+
+SIGHUP reloads the configuration: a configuration with errors is refused,
+with the errors logged, and the old one keeps serving; leases survive.
+SIGINT or SIGTERM stops the server.
+`,
+		flags: func(fs *flag.FlagSet) runFunc {
+			file := fs.String("config", "", "the configuration `FILE` (YAML)")
+			format := fs.String("log-format", "text", "log format: text or json")
+			level := fs.String("log-level", "info", "least level logged: debug, info, warn or error")
+			port := fs.Int("port", 67, "UDP `PORT` to listen on (tests and unusual setups)")
+			return func(ctx context.Context, e *env, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected argument %q", args[0])
+				}
+				if *file == "" {
+					return usagef("--config is required")
+				}
+				log, err := newLogger(e.stderr, *format, *level)
+				if err != nil {
+					return usagef("%v", err)
+				}
+				return runServe(ctx, log, *file, *port)
+			}
+		},
+	}
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("bad --log-level %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("bad --log-format %q: text or json", format)
+}
+
+func runServe(ctx context.Context, log *slog.Logger, file string, port int) error {
+	cfg, err := config.Load(file)
+	if err != nil {
+		return fmt.Errorf("configuration refused:\n%w", err)
+	}
+	if err := os.MkdirAll(cfg.LeaseStore.Path, 0o750); err != nil {
+		return fmt.Errorf("lease store: %w", err)
+	}
+	store, err := journal.Open(ctx, cfg.LeaseStore.Path, journal.Options{})
+	if err != nil {
+		return fmt.Errorf("lease store %s: %w", cfg.LeaseStore.Path, err)
+	}
+	defer store.Close()
+	srv, err := server.New(ctx, cfg, store, server.Options{Port: port, Log: log})
+	if err != nil {
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				next, err := config.Load(file)
+				if err == nil {
+					err = srv.Reload(ctx, next)
+				}
+				if err != nil {
+					log.Error("reload refused; the old configuration keeps serving", "file", file, "err", err)
+					continue
+				}
+				log.Info("configuration reloaded", "file", file)
+			}
+		}
+	}()
+	log.Info("serving", "config", file, "interfaces", cfg.Interfaces, "port", srv.LocalPort(), "leases", cfg.LeaseStore.Path)
+	if err := srv.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
