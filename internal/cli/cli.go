@@ -50,6 +50,8 @@ func commands() []*command {
 	return []*command{
 		checkCommand(),
 		decodeCommand(),
+		demoCommand(),
+		probeCommand(),
 		serveCommand(),
 		helpCommand(),
 		versionCommand(),
