@@ -49,6 +49,8 @@ type command struct {
 func commands() []*command {
 	return []*command{
 		checkCommand(),
+		leasesCommand(),
+		backupCommand(),
 		decodeCommand(),
 		demoCommand(),
 		probeCommand(),

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"bootd/internal/config"
@@ -102,6 +103,11 @@ func runServe(ctx context.Context, log *slog.Logger, file string, port int) erro
 				}
 				log.Info("configuration reloaded", "file", file)
 			}
+		}
+	}()
+	go func() {
+		if err := srv.ServeControl(ctx, filepath.Join(cfg.LeaseStore.Path, server.ControlSocket)); err != nil {
+			log.Error("control socket not served: bootd leases and bootd backup cannot reach this server", "err", err)
 		}
 	}()
 	log.Info("serving", "config", file, "interfaces", cfg.Interfaces, "port", srv.LocalPort(), "leases", cfg.LeaseStore.Path)

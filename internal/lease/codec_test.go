@@ -2,6 +2,7 @@ package lease
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"testing"
@@ -190,4 +191,32 @@ func FuzzUnmarshalBinary(f *testing.F) {
 			t.Fatalf("encoding not stable:\n%x\n%x", b2, b3)
 		}
 	})
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	start := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, l := range []Lease{
+		{Addr: netip.MustParseAddr("198.18.0.10"), State: Bound, HWType: 1, HWAddr: []byte{2, 0, 0, 0, 0, 1},
+			ClientID: []byte{1, 2, 0, 0, 0, 0, 1}, Hostname: "h1", Start: start, Expires: start.Add(time.Hour),
+			Subnet: netip.MustParsePrefix("198.18.0.0/24"), UUID: [16]byte{1, 2, 3}, CircuitID: []byte("r1"), RemoteID: []byte{9}},
+		{Addr: netip.MustParseAddr("198.18.0.11"), State: Released, HWType: 1, HWAddr: []byte{2, 0, 0, 0, 0, 2}, Start: start},
+	} {
+		b, err := json.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Lease
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if !got.Equal(&l) {
+			t.Errorf("round trip of %s gave %+v", b, got)
+		}
+	}
+	var l Lease
+	for _, bad := range []string{`{"address":"198.18.0.1","state":"bogus"}`, `{"address":"198.18.0.1","state":"bound","hwaddr":"zz"}`, `{"address":"198.18.0.1","state":"bound","uuid":"01"}`} {
+		if err := json.Unmarshal([]byte(bad), &l); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
 }

@@ -1,0 +1,69 @@
+package server_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"bootd/internal/lease"
+	"bootd/internal/lease/journal"
+	"bootd/internal/testnet"
+)
+
+// TestLeasesAndBackupWhileServing: bootd leases and bootd backup reach a
+// running bootd serve through its control socket (the store itself is
+// locked by the server), and the backup restores every lease.
+func TestLeasesAndBackupWhileServing(t *testing.T) {
+	if why := testnet.Available(); why != "" {
+		t.Skip(why)
+	}
+	bin := buildBootd(t)
+	l := newLink(t, 22)
+	store := filepath.Join(t.TempDir(), "leases")
+	cfg := filepath.Join(t.TempDir(), "bootd.yaml")
+	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(relayedConfig("198.18.0.10-198.18.0.200"), "STORE", store)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := newRelayClient(t, l.cli)
+	serveChild(t, l.srv, bin, cfg)
+	acked := doraAll(t, c, 20, 4)
+
+	out, err := run(t, 30*time.Second, bin, "leases", "--config", cfg)
+	if err != nil {
+		t.Fatalf("bootd leases: %v\n%s", err, out)
+	}
+	for i, a := range acked {
+		if !strings.Contains(out, a.String()+" ") || !strings.Contains(out, mac(i).String()) {
+			t.Errorf("bootd leases lacks %v for %v:\n%s", a, mac(i), out)
+		}
+	}
+	if !strings.Contains(out, "20 leases") {
+		t.Errorf("bootd leases count:\n%s", out)
+	}
+
+	snap := filepath.Join(t.TempDir(), "backup.snap")
+	if out, err := run(t, 30*time.Second, bin, "backup", "--config", cfg, snap); err != nil {
+		t.Fatalf("bootd backup: %v\n%s", err, out)
+	}
+	restored := t.TempDir()
+	b, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(restored, journal.BackupName), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := journal.Open(t.Context(), restored, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i, a := range acked {
+		got, ok := leaseOf(t, s, mac(i))
+		if !ok || got.Addr != a || got.State != lease.Bound {
+			t.Errorf("restored lease of %v: %+v, want %v bound", mac(i), got, a)
+		}
+	}
+}
