@@ -117,6 +117,8 @@ type txn struct {
 	link   []*config.Subnet
 	server netip.Addr // server identifier to put in the reply
 	relay  bool
+	// override is set when a relay asked for another server identifier (RFC 5107).
+	override bool
 	res    Result
 }
 
@@ -209,7 +211,7 @@ func (t *txn) selectSubnet() string {
 	}
 	if hasRelayInfo && t.relay {
 		if a, ok := ri.ServerIDOverride(); ok {
-			t.server = a // RFC 5107
+			t.server, t.override = a, true // RFC 5107
 		}
 	}
 	return ""
@@ -252,16 +254,35 @@ func (c *candidate) view() config.View {
 	return config.NewView(base, c.class, c.host)
 }
 
-// allowedPools lists the allocator pools of the link the client's classes allow.
+// allowedPools lists the allocator pools of the link the client's classes
+// allow: first the pools reserved to classes the client is in, then the
+// pools open to all, each in file order. A pool set aside for a class thus
+// serves that class before the general pool does.
 func (t *txn) allowedPools(classes config.ClassSet, dst []alloc.PoolID) []alloc.PoolID {
-	for _, s := range t.link {
-		for _, p := range s.Pools {
-			if p.Allows(classes) {
-				dst = append(dst, t.h.poolIDs[p])
+	for _, restricted := range [2]bool{true, false} {
+		for _, s := range t.link {
+			for _, p := range s.Pools {
+				if (len(p.Classes) > 0) == restricted && p.Allows(classes) {
+					dst = append(dst, t.h.poolIDs[p])
+				}
 			}
 		}
 	}
 	return dst
+}
+
+// ours reports whether sid is one of this server's identifiers on the
+// client's link.
+func (t *txn) ours(sid netip.Addr) bool {
+	if sid == t.server || sid == t.in.Addr {
+		return true
+	}
+	for _, s := range t.link {
+		if s.ServerAddress == sid {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *txn) poolOf(addr netip.Addr) *config.Pool {
@@ -365,7 +386,7 @@ func (t *txn) request(ctx context.Context) Result {
 	switch {
 	case hasSID:
 		// SELECTING: the client answers an OFFER.
-		if sid != t.server && sid != t.in.Addr {
+		if !t.ours(sid) {
 			return drop("client selected another server")
 		}
 		if !reqIP.IsValid() {
@@ -440,7 +461,7 @@ func (t *txn) commit(ctx context.Context, c candidate, state lease.State, lt tim
 }
 
 func (t *txn) decline(ctx context.Context) Result {
-	if sid, ok := t.req.ServerID(); ok && sid != t.server && sid != t.in.Addr {
+	if sid, ok := t.req.ServerID(); ok && !t.ours(sid) {
 		return drop("DECLINE for another server")
 	}
 	addr := t.requestedIP()
@@ -455,7 +476,7 @@ func (t *txn) decline(ctx context.Context) Result {
 }
 
 func (t *txn) release(ctx context.Context) Result {
-	if sid, ok := t.req.ServerID(); ok && sid != t.server && sid != t.in.Addr {
+	if sid, ok := t.req.ServerID(); ok && !t.ours(sid) {
 		return drop("RELEASE for another server")
 	}
 	addr := t.req.CIAddr

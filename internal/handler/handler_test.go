@@ -490,3 +490,92 @@ func TestBOOTPOffSubnet(t *testing.T) {
 		t.Error("BOOTP answered on a bootp: off subnet")
 	}
 }
+
+const classConfig = `
+interfaces: [s0]
+classes:
+  - name: pxe
+    match:
+      vendor-class: "PXEClient*"
+    options:
+      domain-name: boot.example.test
+    boot-file: undionly.kpxe
+shared-networks:
+  - name: floor1
+    interface: s0
+    subnets:
+      - subnet: 198.18.0.0/24
+        server-address: 198.18.0.1
+        pools:
+          - range: 198.18.0.100-198.18.0.101
+          - range: 198.18.0.200-198.18.0.210
+            classes: [pxe]
+      - subnet: 198.18.2.0/24
+        server-address: 198.18.2.1
+        pools:
+          - range: 198.18.2.100-198.18.2.110
+subnets:
+  - subnet: 198.18.1.0/24
+    server-address: 198.18.1.2
+    pools:
+      - range: 198.18.1.100-198.18.1.200
+    reservations:
+      - circuit-id: "port7"
+        address: 198.18.1.7
+`
+
+func TestClassesSelectPoolsAndOptions(t *testing.T) {
+	e := newEnv(t, classConfig)
+	pxe := newClient(60)
+	pxe.opts = func(m *dhcpv4.Message) { m.Options.SetString(dhcpv4.OptVendorClass, "PXEClient:Arch:00000:UNDI:002001") }
+	res, offer := e.handle(pxe.msg(dhcpv4.Discover))
+	mustType(t, res, offer, dhcpv4.Offer)
+	if !netip.MustParsePrefix("198.18.0.192/27").Contains(offer.YIAddr) {
+		t.Errorf("PXE client got %v, want the pxe pool", offer.YIAddr)
+	}
+	if d, _ := offer.DomainName(); string(d) != "boot.example.test" {
+		t.Errorf("class option domain-name %q", d)
+	}
+	if string(offer.BootFile()) != "undionly.kpxe" {
+		t.Errorf("class boot file %q", offer.BootFile())
+	}
+	plain := newClient(61)
+	res, offer = e.handle(plain.msg(dhcpv4.Discover))
+	mustType(t, res, offer, dhcpv4.Offer)
+	if netip.MustParsePrefix("198.18.0.192/27").Contains(offer.YIAddr) {
+		t.Errorf("client outside the class got %v from the pxe pool", offer.YIAddr)
+	}
+	if _, ok := offer.DomainName(); ok || len(offer.BootFile()) != 0 {
+		t.Error("class settings given to a client outside the class")
+	}
+}
+
+func TestSharedNetworkSpillsToSecondSubnet(t *testing.T) {
+	e := newEnv(t, classConfig)
+	e.in.Subnets = e.cfg.SubnetsOn("s0", []netip.Addr{serverAddr})
+	var got []netip.Addr
+	for i := range 4 {
+		ack := e.dora(newClient(byte(70 + i)))
+		got = append(got, ack.YIAddr)
+	}
+	// Two addresses in the first subnet's open pool, then the second subnet of the link.
+	second := netip.MustParsePrefix("198.18.2.0/24")
+	if second.Contains(got[0]) || second.Contains(got[1]) || !second.Contains(got[2]) || !second.Contains(got[3]) {
+		t.Errorf("addresses %v, want two from 198.18.0.0/24 then 198.18.2.0/24", got)
+	}
+	_, ack := e.handle(newClient(80).msg(dhcpv4.Discover))
+	if sid, _ := ack.ServerID(); !second.Contains(ack.YIAddr) || sid.String() != "198.18.2.1" {
+		t.Errorf("offer %v from server id %v; want the second subnet's server address", ack.YIAddr, sid)
+	}
+}
+
+func TestReservationByCircuitID(t *testing.T) {
+	e := newEnv(t, classConfig)
+	c := newClient(90)
+	c.giadr = relayAddr
+	c.opts = func(m *dhcpv4.Message) { m.Options.Set(dhcpv4.OptRelayAgentInfo, []byte{1, 5, 'p', 'o', 'r', 't', '7'}) }
+	ack := e.dora(c)
+	if ack.YIAddr.String() != "198.18.1.7" {
+		t.Errorf("client on circuit port7 got %v, want 198.18.1.7", ack.YIAddr)
+	}
+}

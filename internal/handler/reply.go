@@ -36,7 +36,12 @@ func (t *txn) build(mt dhcpv4.MessageType, c candidate, lt time.Duration) {
 		r.CIAddr = t.req.CIAddr
 	}
 	r.SetMessageType(mt)
-	r.Options.SetAddr(dhcpv4.OptServerID, t.server)
+	sid := t.server
+	if !t.override && c.subnet != nil && c.subnet.ServerAddress.IsValid() {
+		// On a shared network: the server's address in the lease's subnet.
+		sid = c.subnet.ServerAddress
+	}
+	r.Options.SetAddr(dhcpv4.OptServerID, sid)
 	v := c.view()
 	v.SetOptions(&r.Options)
 	if lt > 0 {
