@@ -119,7 +119,7 @@ type txn struct {
 	relay  bool
 	// override is set when a relay asked for another server identifier (RFC 5107).
 	override bool
-	res    Result
+	res      Result
 }
 
 // Handle decides the reply to req, written into reply (reset first).

@@ -527,7 +527,9 @@ subnets:
 func TestClassesSelectPoolsAndOptions(t *testing.T) {
 	e := newEnv(t, classConfig)
 	pxe := newClient(60)
-	pxe.opts = func(m *dhcpv4.Message) { m.Options.SetString(dhcpv4.OptVendorClass, "PXEClient:Arch:00000:UNDI:002001") }
+	pxe.opts = func(m *dhcpv4.Message) {
+		m.Options.SetString(dhcpv4.OptVendorClass, "PXEClient:Arch:00000:UNDI:002001")
+	}
 	res, offer := e.handle(pxe.msg(dhcpv4.Discover))
 	mustType(t, res, offer, dhcpv4.Offer)
 	if !netip.MustParsePrefix("198.18.0.192/27").Contains(offer.YIAddr) {
@@ -573,7 +575,9 @@ func TestReservationByCircuitID(t *testing.T) {
 	e := newEnv(t, classConfig)
 	c := newClient(90)
 	c.giadr = relayAddr
-	c.opts = func(m *dhcpv4.Message) { m.Options.Set(dhcpv4.OptRelayAgentInfo, []byte{1, 5, 'p', 'o', 'r', 't', '7'}) }
+	c.opts = func(m *dhcpv4.Message) {
+		m.Options.Set(dhcpv4.OptRelayAgentInfo, []byte{1, 5, 'p', 'o', 'r', 't', '7'})
+	}
 	ack := e.dora(c)
 	if ack.YIAddr.String() != "198.18.1.7" {
 		t.Errorf("client on circuit port7 got %v, want 198.18.1.7", ack.YIAddr)
