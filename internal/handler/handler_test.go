@@ -583,3 +583,54 @@ func TestReservationByCircuitID(t *testing.T) {
 		t.Errorf("client on circuit port7 got %v, want 198.18.1.7", ack.YIAddr)
 	}
 }
+
+// Relay agents can name the client's subnet apart from giaddr: link
+// selection (RFC 3527) and subnet selection (RFC 3011); and ask for their
+// own address as server identifier (RFC 5107).
+func TestRelaySubnetSelection(t *testing.T) {
+	e := newEnv(t, testConfig)
+	other := netip.MustParsePrefix("198.18.0.0/24")
+	for _, tc := range []struct {
+		name string
+		opts func(*dhcpv4.Message)
+	}{
+		{"link-selection", func(m *dhcpv4.Message) {
+			m.Options.Set(dhcpv4.OptRelayAgentInfo, []byte{1, 2, 'r', '1', 5, 4, 198, 18, 0, 0})
+		}},
+		{"subnet-selection", func(m *dhcpv4.Message) {
+			m.Options.SetAddr(dhcpv4.OptSubnetSelection, netip.MustParseAddr("198.18.0.0"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClient(110)
+			c.giadr = relayAddr // in 198.18.1.0/24, but the option names 198.18.0.0/24
+			c.opts = tc.opts
+			res, offer := e.handle(c.msg(dhcpv4.Discover))
+			mustType(t, res, offer, dhcpv4.Offer)
+			if !other.Contains(offer.YIAddr) {
+				t.Errorf("offered %v, want an address of 198.18.0.0/24", offer.YIAddr)
+			}
+			if res.Dest.Addr != netip.AddrPortFrom(relayAddr, ServerPort) {
+				t.Errorf("reply to %v, want the relay", res.Dest.Addr)
+			}
+		})
+	}
+	t.Run("server-id-override", func(t *testing.T) {
+		c := newClient(111)
+		c.giadr = relayAddr
+		c.opts = func(m *dhcpv4.Message) {
+			m.Options.Set(dhcpv4.OptRelayAgentInfo, []byte{1, 2, 'r', '1', 11, 4, 198, 18, 1, 1})
+		}
+		res, offer := e.handle(c.msg(dhcpv4.Discover))
+		mustType(t, res, offer, dhcpv4.Offer)
+		if sid, _ := offer.ServerID(); sid != relayAddr {
+			t.Errorf("server id %v, want the override %v", sid, relayAddr)
+		}
+		// The client's REQUEST names the override as server: it is ours.
+		req := c.msg(dhcpv4.Request)
+		req.Options.SetAddr(dhcpv4.OptRequestedIP, offer.YIAddr)
+		req.Options.SetAddr(dhcpv4.OptServerID, relayAddr)
+		res, ack := e.handle(req)
+		mustType(t, res, ack, dhcpv4.Ack)
+	})
+}
