@@ -95,15 +95,7 @@ func TestBackupStoppedStore(t *testing.T) {
 		t.Errorf("stdout %q", stdout)
 	}
 	// The backup opens as a store holding the same leases.
-	restored := t.TempDir()
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(restored, journal.BackupName), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := journal.Open(t.Context(), restored, journal.Options{})
+	s, err := journal.OpenBackup(t.Context(), out, t.TempDir(), journal.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

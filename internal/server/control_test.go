@@ -47,15 +47,8 @@ func TestLeasesAndBackupWhileServing(t *testing.T) {
 	if out, err := run(t, 30*time.Second, bin, "backup", "--config", cfg, snap); err != nil {
 		t.Fatalf("bootd backup: %v\n%s", err, out)
 	}
-	restored := t.TempDir()
-	b, err := os.ReadFile(snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(restored, journal.BackupName), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := journal.Open(t.Context(), restored, journal.Options{})
+	// The backup opens as a store holding the same leases.
+	s, err := journal.OpenBackup(t.Context(), snap, t.TempDir(), journal.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
