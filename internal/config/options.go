@@ -188,35 +188,19 @@ func (d *decoder) encodeOption(code uint8, kind dhcpv4.Kind, v *yaml.Node) ([]by
 		}
 		return b, true
 	case dhcpv4.KindAddrPairs:
-		items, ok := d.sequence(v, what, true)
-		if !ok {
-			return nil, false
-		}
-		if len(items) == 0 {
-			return bad(v, "needs at least one pair of addresses")
-		}
 		var b []byte
-		for _, it := range items {
-			s, ok := d.str(it, what)
-			if !ok {
-				return nil, false
-			}
-			f := strings.Fields(s)
-			if len(f) == 3 && f[1] == "via" {
-				f = []string{f[0], f[2]}
-			}
-			if len(f) != 2 {
-				return bad(it, "%q: want two addresses (\"198.18.4.0 198.18.0.1\")", s)
-			}
-			for _, x := range f {
+		ok := d.eachPair(v, what, "needs at least one pair of addresses", `%q: want two addresses ("198.18.4.0 198.18.0.1")`, func(p pair) bool {
+			for _, x := range [2]string{p.a, p.b} {
 				a, err := parseAddr(x)
 				if err != nil {
-					return bad(it, "%q is %v", x, err)
+					bad(p.node, "%q is %v", x, err)
+					return false
 				}
 				b = append(b, a.AsSlice()...)
 			}
-		}
-		return b, true
+			return true
+		})
+		return b, ok
 	case dhcpv4.KindUint8, dhcpv4.KindUint16, dhcpv4.KindUint32, dhcpv4.KindBool, dhcpv4.KindInt32:
 		if v.Kind != yaml.ScalarNode {
 			return bad(v, "takes one value, not %s", describe(v))
@@ -290,35 +274,23 @@ func (d *decoder) encodeOption(code uint8, kind dhcpv4.Kind, v *yaml.Node) ([]by
 		}
 		return b, true
 	case dhcpv4.KindRoutes:
-		items, ok := d.sequence(v, what, true)
+		var routes []dhcpv4.Route
+		ok := d.eachPair(v, what, "needs at least one route", `route %q: want "PREFIX via ROUTER"`, func(p pair) bool {
+			dst, err := parsePrefix(p.a)
+			if err != nil {
+				bad(p.node, "route %q: destination %v", p.s, err)
+				return false
+			}
+			gw, err := parseAddr(p.b)
+			if err != nil {
+				bad(p.node, "route %q: router %v", p.s, err)
+				return false
+			}
+			routes = append(routes, dhcpv4.Route{Dest: dst, Router: gw})
+			return true
+		})
 		if !ok {
 			return nil, false
-		}
-		if len(items) == 0 {
-			return bad(v, "needs at least one route")
-		}
-		routes := make([]dhcpv4.Route, 0, len(items))
-		for _, it := range items {
-			s, ok := d.str(it, what)
-			if !ok {
-				return nil, false
-			}
-			f := strings.Fields(s)
-			if len(f) == 3 && f[1] == "via" {
-				f = []string{f[0], f[2]}
-			}
-			if len(f) != 2 {
-				return bad(it, "route %q: want \"PREFIX via ROUTER\"", s)
-			}
-			p, err := parsePrefix(f[0])
-			if err != nil {
-				return bad(it, "route %q: destination %v", s, err)
-			}
-			gw, err := parseAddr(f[1])
-			if err != nil {
-				return bad(it, "route %q: router %v", s, err)
-			}
-			routes = append(routes, dhcpv4.Route{Dest: p, Router: gw})
 		}
 		b, err := dhcpv4.AppendRoutes(nil, routes...)
 		if err != nil {
@@ -384,4 +356,43 @@ func (d *decoder) encodeNumber(what string, code uint8, kind dhcpv4.Kind, v *yam
 		return nil, false
 	}
 	return binary.BigEndian.AppendUint32(nil, uint32(int32(x))), true
+}
+
+// pair is one "A B" or "A via B" entry of a list option.
+type pair struct {
+	node    *yaml.Node
+	s, a, b string
+}
+
+// eachPair reads a non-empty list of "A B" or "A via B" strings (address
+// pairs, routes) and calls fn for each entry in order, stopping at the first
+// problem. none is the message for an empty list, and want the format (with
+// one %q for the entry) for an entry of another shape.
+func (d *decoder) eachPair(v *yaml.Node, what, none, want string, fn func(pair) bool) bool {
+	items, ok := d.sequence(v, what, true)
+	if !ok {
+		return false
+	}
+	if len(items) == 0 {
+		d.errorf(v, "%s: %s", what, none)
+		return false
+	}
+	for _, it := range items {
+		s, ok := d.str(it, what)
+		if !ok {
+			return false
+		}
+		f := strings.Fields(s)
+		if len(f) == 3 && f[1] == "via" {
+			f = []string{f[0], f[2]}
+		}
+		if len(f) != 2 {
+			d.errorf(it, "%s: "+want, what, s)
+			return false
+		}
+		if !fn(pair{node: it, s: s, a: f[0], b: f[1]}) {
+			return false
+		}
+	}
+	return true
 }
