@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,25 +8,15 @@ import (
 
 	"bootd/internal/lease"
 	"bootd/internal/lease/journal"
-	"bootd/internal/testnet"
 )
 
 // TestLeasesAndBackupWhileServing: bootd leases and bootd backup reach a
 // running bootd serve through its control socket (the store itself is
 // locked by the server), and the backup restores every lease.
 func TestLeasesAndBackupWhileServing(t *testing.T) {
-	if why := testnet.Available(); why != "" {
-		t.Skip(why)
-	}
-	bin := buildBootd(t)
-	l := newLink(t, 22)
-	store := filepath.Join(t.TempDir(), "leases")
-	cfg := filepath.Join(t.TempDir(), "bootd.yaml")
-	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(relayedConfig("198.18.0.10-198.18.0.200"), "STORE", store)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c := newRelayClient(t, l.cli)
-	serveChild(t, l.srv, bin, cfg)
+	ch := newChild(t, "198.18.0.10-198.18.0.200")
+	bin, cfg, c := ch.bin, ch.cfg, ch.c
+	ch.start()
 	acked := doraAll(t, c, 20, 4)
 
 	out, err := run(t, 30*time.Second, bin, "leases", "--config", cfg)

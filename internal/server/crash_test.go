@@ -44,6 +44,47 @@ func serveChild(t *testing.T, ns *testnet.Namespace, bin, cfg string) *proc {
 	return p
 }
 
+// child is bootd serve run as its own process in the server namespace of a
+// link, on a config file and lease store of its own, with a relaying
+// client in the client namespace.
+type child struct {
+	t     *testing.T
+	bin   string
+	link  link
+	cfg   string // the configuration file
+	store string // the lease store directory (created by bootd serve)
+	c     *relayClient
+}
+
+// newChild builds bootd, the link and the client, and writes a relayed
+// configuration with the given pool. It skips without namespaces.
+func newChild(t *testing.T, pool string) *child {
+	t.Helper()
+	if why := testnet.Available(); why != "" {
+		t.Skip(why)
+	}
+	ch := &child{t: t, bin: buildBootd(t), link: newLink(t, 22)}
+	ch.store = filepath.Join(t.TempDir(), "leases")
+	ch.cfg = filepath.Join(t.TempDir(), "bootd.yaml")
+	ch.write(relayedConfig(pool))
+	ch.c = newRelayClient(t, ch.link.cli)
+	return ch
+}
+
+// write replaces the configuration file; STORE stands for the store directory.
+func (ch *child) write(yaml string) {
+	ch.t.Helper()
+	if err := os.WriteFile(ch.cfg, []byte(strings.ReplaceAll(yaml, "STORE", ch.store)), 0o644); err != nil {
+		ch.t.Fatal(err)
+	}
+}
+
+// start runs bootd serve and waits until it serves.
+func (ch *child) start() *proc {
+	ch.t.Helper()
+	return serveChild(ch.t, ch.link.srv, ch.bin, ch.cfg)
+}
+
 type acked struct {
 	client int
 	addr   netip.Addr
@@ -54,19 +95,9 @@ type acked struct {
 // restarted on that store, it ACKs a returning client's INIT-REBOOT
 // REQUEST for the same address.
 func TestCrashKeepsAckedLeases(t *testing.T) {
-	if why := testnet.Available(); why != "" {
-		t.Skip(why)
-	}
-	bin := buildBootd(t)
-	l := newLink(t, 22)
-	store := filepath.Join(t.TempDir(), "leases") // created by bootd serve
-	cfg := filepath.Join(t.TempDir(), "bootd.yaml")
-	yaml := strings.ReplaceAll(relayedConfig("198.18.0.10-198.18.3.250"), "STORE", store)
-	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c := newRelayClient(t, l.cli)
-	p := serveChild(t, l.srv, bin, cfg)
+	ch := newChild(t, "198.18.0.10-198.18.3.250")
+	c := ch.c
+	p := ch.start()
 
 	killAfter := 50 + rand.IntN(251) // 50..300 ACKs
 	const maxClients = 1000
@@ -125,7 +156,7 @@ feed:
 
 	// Offline: every ACKed address is in the store, bound, for its client.
 	ctx := context.Background()
-	js, err := journal.Open(ctx, store, journal.Options{})
+	js, err := journal.Open(ctx, ch.store, journal.Options{})
 	if err != nil {
 		t.Fatalf("reopening the store: %v", err)
 	}
@@ -144,7 +175,7 @@ feed:
 	}
 
 	// Restarted on the same store, the server gives a returning client its address.
-	serveChild(t, l.srv, bin, cfg)
+	ch.start()
 	back := acks[rand.IntN(len(acks))]
 	m, err := c.initReboot(back.client, back.addr)
 	if err != nil {

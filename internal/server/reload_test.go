@@ -1,14 +1,10 @@
 package server_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"bootd/internal/testnet"
 )
 
 // TestReload: bootd serve reloads its configuration on SIGHUP. A bad file
@@ -16,23 +12,10 @@ import (
 // keeps serving; a good one takes effect and leases survive it; SIGTERM
 // stops the server cleanly.
 func TestReload(t *testing.T) {
-	if why := testnet.Available(); why != "" {
-		t.Skip(why)
-	}
-	bin := buildBootd(t)
-	l := newLink(t, 22)
-	store := filepath.Join(t.TempDir(), "leases")
-	cfg := filepath.Join(t.TempDir(), "bootd.yaml")
-	write := func(yaml string) {
-		t.Helper()
-		if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(yaml, "STORE", store)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	base := relayedConfig("198.18.0.10-198.18.0.200")
-	write(base)
-	c := newRelayClient(t, l.cli)
-	p := serveChild(t, l.srv, bin, cfg)
+	ch := newChild(t, "198.18.0.10-198.18.0.200")
+	write, c := ch.write, ch.c
+	p := ch.start()
 
 	first, err := c.dora(1)
 	if err != nil {
