@@ -83,7 +83,7 @@ type Handler struct {
 	poolIDs map[*config.Pool]alloc.PoolID
 
 	seed    maphash.Seed
-	stripes [64]sync.Mutex
+	stripes [4096]sync.Mutex
 }
 
 // New builds a handler. poolIDs maps each configured pool to its allocator

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -23,6 +24,8 @@ const ControlSocket = "control.sock"
 //
 //	GET /v0/leases   every lease, one JSON object a line
 //	GET /v0/backup   a consistent copy of the store (Store.Backup)
+//	GET /debug/pprof/...  Go's profiler (CPU, heap, goroutines, ...), for
+//	                      finding where a loaded server spends its time
 func (s *Server) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v0/leases", func(w http.ResponseWriter, r *http.Request) {
@@ -43,6 +46,11 @@ func (s *Server) controlHandler() http.Handler {
 			s.log.Warn("control: backup", "err", err)
 		}
 	})
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return mux
 }
 

@@ -48,6 +48,8 @@ type Server struct {
 	mu    sync.RWMutex // workers hold it read-locked per batch; Reload write-locks it
 	state *state
 
+	tasks chan task // requests that write a lease, for the handling goroutines
+
 	counters Counters
 }
 
@@ -168,6 +170,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, s.opts.Workers)
+	s.tasks = make(chan task, s.opts.Workers*batch)
+	var handlers sync.WaitGroup
+	for range s.opts.Workers * batch {
+		handlers.Go(s.handleTasks)
+	}
+	defer func() {
+		close(s.tasks)
+		handlers.Wait()
+	}()
 	for range s.opts.Workers {
 		wg.Go(func() {
 			if err := s.worker(); !errors.Is(err, net.ErrClosed) {
@@ -199,110 +210,202 @@ func (s *Server) reclaimLoop(ctx context.Context) {
 	}
 }
 
+// batch is how many datagrams a worker reads (and answers) at a time.
 const batch = 32
 
+// maxDatagram bounds a request: larger datagrams are counted as malformed.
+// DHCP messages are at most a few hundred bytes in practice; 9216 leaves
+// room for jumbo frames.
+const maxDatagram = 9216
+
+// slot is one request of a batch and its reply, reused from batch to batch.
+type slot struct {
+	req, reply dhcpv4.Message
+	buf        []byte
+	out        netio.Reply
+}
+
 // worker reads batches and answers them until the socket closes.
+//
+// Requests that write a lease (REQUEST, RELEASE, DECLINE, BOOTP) are
+// handled concurrently, each waiting for its own store commit, so the
+// commits of a whole batch (and of the other workers' batches) share one
+// fsync. Replies that write nothing (OFFER, INFORM's ACK) are sent first,
+// without waiting for the disk.
 func (s *Server) worker() error {
 	pkts := make([]netio.Packet, batch)
+	slots := make([]slot, batch)
 	for i := range pkts {
-		pkts[i].Buf = make([]byte, 1<<16)
+		pkts[i].Buf = make([]byte, maxDatagram)
+		slots[i].buf = make([]byte, 0, 1500)
 	}
-	var req dhcpv4.Message
-	replies := make([]dhcpv4.Message, batch)
-	out := make([]netio.Reply, 0, batch)
-	bufs := make([][]byte, batch)
-	for i := range bufs {
-		bufs[i] = make([]byte, 0, 1500)
-	}
+	now := make([]netio.Reply, 0, batch)
+	later := make([]netio.Reply, 0, batch)
+	writes := make([]int, 0, batch)
+	ok := make([]bool, batch)
+	var wg sync.WaitGroup
 	for {
 		n, err := s.conn.ReadBatch(pkts)
 		if err != nil {
 			return err
 		}
-		out = out[:0]
+		s.counters.Received.Add(uint64(n))
+		now, later, writes = now[:0], later[:0], writes[:0]
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.mu.RLock()
 		st := s.state
 		for i := range n {
-			p := &pkts[i]
-			s.counters.Received.Add(1)
-			if r, ok := s.handle(st, p, &req, &replies[i], bufs[i][:0]); ok {
-				bufs[i] = r.Payload[:0]
-				out = append(out, r)
+			sl := &slots[i]
+			ok[i] = false
+			if err := sl.req.UnmarshalBinary(pkts[i].Data()); err != nil {
+				s.counters.Malformed.Add(1)
+				s.log.Debug("malformed packet dropped", "src", pkts[i].Src, "err", err)
+				continue
 			}
+			if writesLease(&sl.req) {
+				writes = append(writes, i)
+				continue
+			}
+			if s.handle(ctx, st, &pkts[i], sl) {
+				now = append(now, sl.out)
+			}
+		}
+		s.send(now)
+		if len(writes) == 1 {
+			i := writes[0]
+			ok[i] = s.handle(ctx, st, &pkts[i], &slots[i])
+		} else {
+			wg.Add(len(writes))
+			for _, i := range writes {
+				s.tasks <- task{ctx: ctx, st: st, p: &pkts[i], sl: &slots[i], ok: &ok[i], wg: &wg}
+			}
+			wg.Wait()
 		}
 		s.mu.RUnlock()
-		for len(out) > 0 {
-			sent, err := s.conn.SendBatch(out)
-			s.counters.Replied.Add(uint64(sent))
-			if err == nil {
-				break
+		cancel()
+		for _, i := range writes {
+			if ok[i] {
+				later = append(later, slots[i].out)
 			}
-			s.log.Warn("reply not sent", "dst", out[sent].Dst, "err", err)
-			out = out[sent+1:]
 		}
+		s.send(later)
 	}
 }
 
-// handle answers one datagram; ok is false when nothing is to be sent.
-func (s *Server) handle(st *state, p *netio.Packet, req, reply *dhcpv4.Message, buf []byte) (netio.Reply, bool) {
-	if err := req.UnmarshalBinary(p.Data()); err != nil {
-		s.counters.Malformed.Add(1)
-		s.log.Debug("malformed packet dropped", "src", p.Src, "err", err)
-		return netio.Reply{}, false
+// task is a request handed to a handling goroutine.
+type task struct {
+	ctx context.Context
+	st  *state
+	p   *netio.Packet
+	sl  *slot
+	ok  *bool
+	wg  *sync.WaitGroup
+}
+
+// handleTasks handles tasks until the channel closes. The goroutines live as
+// long as the server, so their stacks grow once, not per request.
+func (s *Server) handleTasks() {
+	for t := range s.tasks {
+		*t.ok = s.handle(t.ctx, t.st, t.p, t.sl)
+		t.wg.Done()
 	}
+}
+
+// writesLease reports whether answering m writes to the lease store.
+func writesLease(m *dhcpv4.Message) bool {
+	mt, isDHCP := m.MessageType()
+	if !isDHCP {
+		return true // BOOTP
+	}
+	switch mt {
+	case dhcpv4.Request, dhcpv4.Release, dhcpv4.Decline:
+		return true
+	}
+	return false
+}
+
+// send sends replies, logging (and skipping) any the kernel refuses.
+func (s *Server) send(out []netio.Reply) {
+	for len(out) > 0 {
+		sent, err := s.conn.SendBatch(out)
+		s.counters.Replied.Add(uint64(sent))
+		if err == nil {
+			return
+		}
+		s.log.Warn("reply not sent", "dst", out[sent].Dst, "err", err)
+		out = out[sent+1:]
+	}
+}
+
+// handle answers one parsed request; it returns false when nothing is to
+// be sent, else the reply is in sl.out.
+func (s *Server) handle(ctx context.Context, st *state, p *netio.Packet, sl *slot) bool {
+	req, reply := &sl.req, &sl.reply
 	in, ok := st.ingress[p.IfIndex]
 	if !ok {
 		s.counters.Dropped.Add(1)
-		return netio.Reply{}, false
+		return false
 	}
 	in.Src = p.Src
-	if p.Local.IsValid() && req.GIAddr.IsValid() && !req.GIAddr.IsUnspecified() {
+	relayed := req.GIAddr.IsValid() && !req.GIAddr.IsUnspecified()
+	if p.Local.IsValid() && relayed {
 		in.Addr = p.Local // a relay talks to this address of ours
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	res := st.handler.Handle(ctx, in, req, reply)
-	cancel()
-	mt, _ := req.MessageType()
-	log := s.log.With("xid", req.XID, "chaddr", req.HardwareAddr(), "type", msgType(req, mt), "if", in.IfName)
-	if req.GIAddr.IsValid() && !req.GIAddr.IsUnspecified() {
-		log = log.With("giaddr", req.GIAddr)
-	}
+	logged := s.log.Enabled(ctx, slog.LevelInfo)
 	if res.Verdict != handler.Reply {
 		s.counters.Dropped.Add(1)
-		switch res.Type {
-		case dhcpv4.Release, dhcpv4.Decline:
-			log.Info(res.Reason)
-		default:
-			log.Info("no reply", "reason", res.Reason)
+		if logged {
+			log := s.requestLog(req, in, relayed)
+			switch res.Type {
+			case dhcpv4.Release, dhcpv4.Decline:
+				log.Info(res.Reason)
+			default:
+				log.Info("no reply", "reason", res.Reason)
+			}
 		}
-		return netio.Reply{}, false
+		return false
 	}
-	out, err := reply.AppendLayout(buf, &res.Layout)
+	out, err := reply.AppendLayout(sl.buf[:0], &res.Layout)
 	if err != nil {
 		s.counters.Dropped.Add(1)
-		log.Warn("reply does not fit", "err", err)
-		return netio.Reply{}, false
+		s.requestLog(req, in, relayed).Warn("reply does not fit", "err", err)
+		return false
 	}
+	sl.buf = out[:0]
 	if res.Layout.Omitted > 0 {
-		log.Warn("options left out of the reply", "count", res.Layout.Omitted)
+		s.requestLog(req, in, relayed).Warn("options left out of the reply", "count", res.Layout.Omitted)
 	}
-	rmt, _ := reply.MessageType()
-	attrs := []any{"reply", msgType(reply, rmt), "addr", reply.YIAddr, "to", res.Dest.Addr}
-	if res.Reason != "" {
-		attrs = append(attrs, "reason", res.Reason)
+	if logged {
+		rmt, _ := reply.MessageType()
+		attrs := []any{"reply", msgType(reply, rmt), "addr", reply.YIAddr, "to", res.Dest.Addr}
+		if res.Reason != "" {
+			attrs = append(attrs, "reason", res.Reason)
+		}
+		s.requestLog(req, in, relayed).Info("answered", attrs...)
 	}
-	log.Info("answered", attrs...)
 	ifIndex := p.IfIndex
 	if res.Dest.HWAddr == nil && res.Dest.Addr.Addr() != broadcast {
 		ifIndex = 0 // unicast to ciaddr or a relay: the routing table knows the way
 	}
-	return netio.Reply{
+	sl.out = netio.Reply{
 		Payload: out,
 		IfIndex: ifIndex,
 		Src:     res.Dest.Src,
 		Dst:     res.Dest.Addr,
 		HWAddr:  net.HardwareAddr(res.Dest.HWAddr),
-	}, true
+	}
+	return true
+}
+
+// requestLog is the logger for lines about req.
+func (s *Server) requestLog(req *dhcpv4.Message, in handler.Ingress, relayed bool) *slog.Logger {
+	mt, _ := req.MessageType()
+	log := s.log.With("xid", req.XID, "chaddr", req.HardwareAddr(), "type", msgType(req, mt), "if", in.IfName)
+	if relayed {
+		log = log.With("giaddr", req.GIAddr)
+	}
+	return log
 }
 
 var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
