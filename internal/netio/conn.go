@@ -111,8 +111,10 @@ type Conn struct {
 	accept map[int]bool // nil accepts every interface
 	l2     *l2Sock      // nil when Config.DisableL2
 
-	rmu  sync.Mutex // serialises ReadBatch; guards rmsg
-	rmsg []ipv4.Message
+	rc       syscall.RawConn
+	rmu      sync.Mutex // serialises ReadBatch; guards rmsg and rscratch
+	rmsg     []ipv4.Message
+	rscratch *recvScratch
 
 	spool sync.Pool // *sendScratch
 
@@ -183,6 +185,11 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 		}
 	}
 
+	if c.rc, err = c.uc.SyscallConn(); err != nil {
+		c.uc.Close()
+		return nil, fmt.Errorf("netio: %w", err)
+	}
+	c.rscratch = newRecvScratch(c.batch)
 	c.rmsg = make([]ipv4.Message, c.batch)
 	for i := range c.rmsg {
 		c.rmsg[i].Buffers = make([][]byte, 1)
@@ -244,7 +251,7 @@ func (c *Conn) ReadBatch(pkts []Packet) (int, error) {
 			ms[i].OOB = ms[i].OOB[:cap(ms[i].OOB)]
 			ms[i].Addr = nil
 		}
-		k, err := c.pc.ReadBatch(ms, 0)
+		k, err := c.recvmmsg(ms)
 		if err != nil {
 			return 0, fmt.Errorf("netio: read batch: %w", err)
 		}

@@ -181,7 +181,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}()
 	for range s.opts.Workers {
 		wg.Go(func() {
-			if err := s.worker(); !errors.Is(err, net.ErrClosed) {
+			if err := s.worker(ctx); !errors.Is(err, net.ErrClosed) {
 				errc <- err
 				cancel()
 			}
@@ -225,14 +225,16 @@ type slot struct {
 	out        netio.Reply
 }
 
-// worker reads batches and answers them until the socket closes.
+// worker reads batches and answers them until the socket closes. A store
+// commit is waited for until ctx ends (the server stops): a stuck disk
+// stops the answers that need it, and nothing else would be better.
 //
 // Requests that write a lease (REQUEST, RELEASE, DECLINE, BOOTP) are
 // handled concurrently, each waiting for its own store commit, so the
 // commits of a whole batch (and of the other workers' batches) share one
 // fsync. Replies that write nothing (OFFER, INFORM's ACK) are sent first,
 // without waiting for the disk.
-func (s *Server) worker() error {
+func (s *Server) worker(ctx context.Context) error {
 	pkts := make([]netio.Packet, batch)
 	slots := make([]slot, batch)
 	for i := range pkts {
@@ -251,7 +253,6 @@ func (s *Server) worker() error {
 		}
 		s.counters.Received.Add(uint64(n))
 		now, later, writes = now[:0], later[:0], writes[:0]
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.mu.RLock()
 		st := s.state
 		for i := range n {
@@ -282,7 +283,6 @@ func (s *Server) worker() error {
 			wg.Wait()
 		}
 		s.mu.RUnlock()
-		cancel()
 		for _, i := range writes {
 			if ok[i] {
 				later = append(later, slots[i].out)
