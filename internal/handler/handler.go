@@ -423,14 +423,23 @@ func (t *txn) request(ctx context.Context) Result {
 	return t.res
 }
 
+// leasePool recycles the leases handed to the allocator: a store does not
+// keep a lease (or its slices) after Put returns, so a lease can borrow the
+// request's bytes and be reused for the next request.
+var leasePool = sync.Pool{New: func() any { return new(lease.Lease) }}
+
+// newLease fills a lease from the pool with what the request says; its
+// slices borrow the request's bytes. Give it back with freeLease once the
+// allocator has returned.
 func (t *txn) newLease(addr netip.Addr, subnet *config.Subnet, state lease.State, lt time.Duration) *lease.Lease {
 	now := t.h.now()
-	l := &lease.Lease{
+	l := leasePool.Get().(*lease.Lease)
+	*l = lease.Lease{
 		Addr:     addr,
 		State:    state,
-		ClientID: clone(t.clientID()),
+		ClientID: t.clientID(),
 		HWType:   t.req.HType,
-		HWAddr:   clone(t.req.CHAddr[:t.req.HLen]),
+		HWAddr:   t.req.CHAddr[:t.req.HLen],
 		Start:    now,
 	}
 	if lt != dhcpv4.Infinite {
@@ -447,17 +456,24 @@ func (t *txn) newLease(addr netip.Addr, subnet *config.Subnet, state lease.State
 	}
 	if ri, ok := t.req.RelayAgentInfo(); ok {
 		if v, ok := ri.CircuitID(); ok {
-			l.CircuitID = clone(v)
+			l.CircuitID = v
 		}
 		if v, ok := ri.RemoteID(); ok {
-			l.RemoteID = clone(v)
+			l.RemoteID = v
 		}
 	}
 	return l
 }
 
+func freeLease(l *lease.Lease) {
+	*l = lease.Lease{} // drop the borrowed slices
+	leasePool.Put(l)
+}
+
 func (t *txn) commit(ctx context.Context, c candidate, state lease.State, lt time.Duration) error {
-	return t.h.alloc.Commit(ctx, t.newLease(c.addr, c.subnet, state, lt))
+	l := t.newLease(c.addr, c.subnet, state, lt)
+	defer freeLease(l)
+	return t.h.alloc.Commit(ctx, l)
 }
 
 func (t *txn) decline(ctx context.Context) Result {
@@ -469,6 +485,7 @@ func (t *txn) decline(ctx context.Context) Result {
 		return drop("DECLINE without requested address")
 	}
 	l := t.newLease(addr, t.subnetOf(addr), lease.Declined, t.h.cfg.DeclineQuarantine)
+	defer freeLease(l)
 	if err := t.h.alloc.Decline(ctx, l); err != nil {
 		return drop("DECLINE of " + addr.String() + ": " + err.Error())
 	}
@@ -481,6 +498,7 @@ func (t *txn) release(ctx context.Context) Result {
 	}
 	addr := t.req.CIAddr
 	l := t.newLease(addr, t.subnetOf(addr), lease.Released, 0)
+	defer freeLease(l)
 	l.Expires = l.Start
 	if err := t.h.alloc.Release(ctx, l); err != nil {
 		return drop("RELEASE of " + addr.String() + ": " + err.Error())
@@ -516,11 +534,4 @@ func (t *txn) nak(reason string) Result {
 	t.res = Result{Verdict: Reply, Type: dhcpv4.Nak, Reason: reason}
 	t.address(true)
 	return t.res
-}
-
-func clone(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return append([]byte(nil), b...)
 }
