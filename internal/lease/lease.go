@@ -138,7 +138,8 @@ var (
 // Store is a durable set of leases keyed by address.
 type Store interface {
 	// Put records l, replacing the lease of the same address. It returns once
-	// the lease is durable. Concurrent Puts may share one commit.
+	// the lease is durable. Concurrent Puts may share one commit. Put does
+	// not keep l or its slices after it returns: callers may reuse them.
 	Put(ctx context.Context, l *Lease) error
 	// Delete removes the lease of an address; deleting a missing one is not an error.
 	Delete(ctx context.Context, addr netip.Addr) error
