@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
+
+	"bootd/internal/lease"
 )
 
 // OpenBackup restores the snapshot in file (written by Backup) into dir,
@@ -44,4 +47,31 @@ func OpenBackup(ctx context.Context, file, dir string, opts Options) (*Store, er
 		return nil, err
 	}
 	return Open(ctx, dir, opts)
+}
+
+// WriteLeases writes leases to w in the format of Backup: saved as
+// BackupName in an empty directory, or restored with OpenBackup, they open
+// as a store. Of several leases of one address the last one counts. It is
+// for tools and tests that build a large store at once, without a commit
+// per lease; a lease that cannot be encoded stops it with an error.
+func WriteLeases(w io.Writer, leases iter.Seq[*lease.Lease]) error {
+	buf := make([]byte, 0, 1<<20)
+	buf = append(buf, fileMagic[:]...)
+	for l := range leases {
+		start := len(buf)
+		buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0, opPut)
+		var err error
+		if buf, err = lease.AppendBinary(buf, l); err != nil {
+			return err
+		}
+		sealRecord(buf[start:])
+		if len(buf) >= 1<<20-maxPayload-frameSize {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	_, err := w.Write(buf)
+	return err
 }

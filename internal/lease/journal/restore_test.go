@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"bootd/internal/lease"
+	"bootd/internal/lease/leasetest"
 )
 
 func TestOpenBackup(t *testing.T) {
@@ -44,5 +46,42 @@ func TestOpenBackup(t *testing.T) {
 	os.WriteFile(filepath.Join(full, "x"), nil, 0o600)
 	if _, err := OpenBackup(t.Context(), file, full, Options{}); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("restore into a non-empty directory: %v", err)
+	}
+}
+
+func TestWriteLeases(t *testing.T) {
+	const n = 5000
+	want := make(map[netip.Addr]lease.Lease, n)
+	leases := func(yield func(*lease.Lease) bool) {
+		for i := range uint32(n) {
+			l := leasetest.MakeLease(i % (n - 100)) // the last 100 replace earlier ones
+			l.Hostname = fmt.Sprint("pass-", i/(n-100))
+			want[l.Addr] = l
+			if !yield(&l) {
+				return
+			}
+		}
+	}
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, BackupName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteLeases(f, leases); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(t.Context(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	leasetest.CheckContents(t, s, want)
+
+	bad := func(yield func(*lease.Lease) bool) { yield(&lease.Lease{}) }
+	if err := WriteLeases(&bytes.Buffer{}, bad); err == nil {
+		t.Error("WriteLeases accepted a lease without an address")
 	}
 }
