@@ -80,7 +80,8 @@ func runServe(ctx context.Context, log *slog.Logger, file string, port int) erro
 		return fmt.Errorf("lease store %s: %w", cfg.LeaseStore.Path, err)
 	}
 	defer store.Close()
-	srv, err := server.New(ctx, cfg, store, server.Options{Port: port, Log: log})
+	srv, err := server.New(ctx, cfg, store, server.Options{Port: port, Log: log,
+		StoreStats: func() any { return store.Stats() }})
 	if err != nil {
 		return err
 	}
@@ -114,6 +115,7 @@ func runServe(ctx context.Context, log *slog.Logger, file string, port int) erro
 	if err := srv.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
-	log.Info("stopped")
+	st := store.Stats()
+	log.Info("stopped", "lease_commits", st.Commits, "leases_written", st.Records)
 	return nil
 }

@@ -94,12 +94,12 @@ type Reply struct {
 // Stats are cumulative counters of a [Conn]. Every datagram read is counted
 // exactly once, in Received or in one Dropped field.
 type Stats struct {
-	Received         uint64 // datagrams returned by ReadBatch
-	DroppedInterface uint64 // arrived on an interface not in Config.Interfaces
-	DroppedTruncated uint64 // larger than the buffer it was read into
-	DroppedNoPktinfo uint64 // no IP_PKTINFO control message (should not happen)
-	Sent             uint64 // replies handed to the kernel
-	SendErrors       uint64 // replies refused here or by the kernel
+	Received         uint64 `json:"received"`           // datagrams returned by ReadBatch
+	DroppedInterface uint64 `json:"dropped_interface"`  // arrived on an interface not in Config.Interfaces
+	DroppedTruncated uint64 `json:"dropped_truncated"`  // larger than the buffer it was read into
+	DroppedNoPktinfo uint64 `json:"dropped_no_pktinfo"` // no IP_PKTINFO control message (should not happen)
+	Sent             uint64 `json:"sent"`               // replies handed to the kernel
+	SendErrors       uint64 `json:"send_errors"`        // replies refused here or by the kernel
 }
 
 // Conn is bootd's DHCP socket. See the package documentation.

@@ -24,6 +24,7 @@ const ControlSocket = "control.sock"
 //
 //	GET /v0/leases   every lease, one JSON object a line
 //	GET /v0/backup   a consistent copy of the store (Store.Backup)
+//	GET /v0/stats    the server's counters, the socket's and the store's (JSON)
 //	GET /debug/pprof/...  Go's profiler (CPU, heap, goroutines, ...), for
 //	                      finding where a loaded server spends its time
 func (s *Server) controlHandler() http.Handler {
@@ -45,6 +46,10 @@ func (s *Server) controlHandler() http.Handler {
 		if err := s.store.Backup(r.Context(), w); err != nil {
 			s.log.Warn("control: backup", "err", err)
 		}
+	})
+	mux.HandleFunc("GET /v0/stats", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s.Stats())
 	})
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,6 +31,26 @@ func TestLeasesAndBackupWhileServing(t *testing.T) {
 	}
 	if !strings.Contains(out, "20 leases") {
 		t.Errorf("bootd leases count:\n%s", out)
+	}
+
+	// bootd stats: 20 DORAs are 40 requests and 40 replies, and 20 leases
+	// written in at most 20 commits.
+	out, err = run(t, 30*time.Second, bin, "stats", "--config", cfg, "--json")
+	if err != nil {
+		t.Fatalf("bootd stats: %v\n%s", err, out)
+	}
+	var st struct {
+		Received, Replied uint64
+		Store             struct{ Commits, Records uint64 }
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("bootd stats --json: %v\n%s", err, out)
+	}
+	if st.Received < 40 || st.Replied < 40 || st.Store.Records < 20 || st.Store.Commits == 0 || st.Store.Commits > st.Store.Records {
+		t.Errorf("bootd stats after 20 DORAs: %+v", st)
+	}
+	if out, err := run(t, 30*time.Second, bin, "stats", "--config", cfg); err != nil || !strings.Contains(out, "leases per commit") {
+		t.Errorf("bootd stats: %v\n%s", err, out)
 	}
 
 	snap := filepath.Join(t.TempDir(), "backup.snap")

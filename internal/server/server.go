@@ -36,6 +36,9 @@ type Options struct {
 	Workers int // default 2
 	Now     func() time.Time
 	Log     *slog.Logger
+	// StoreStats, if set, returns the lease store's own counters (such as
+	// its commits and the leases they carried) for Stats.
+	StoreStats func() any
 }
 
 // Server is a running DHCP service.
@@ -417,8 +420,30 @@ func msgType(m *dhcpv4.Message, mt dhcpv4.MessageType) string {
 	return mt.String()
 }
 
-// Stats returns the socket layer's counters.
-func (s *Server) Stats() netio.Stats { return s.conn.Stats() }
+// Stats is a snapshot of a server's counters.
+type Stats struct {
+	Received  uint64      `json:"received"`  // datagrams read
+	Replied   uint64      `json:"replied"`   // replies sent
+	Dropped   uint64      `json:"dropped"`   // requests answered with nothing
+	Malformed uint64      `json:"malformed"` // datagrams that are not BOOTP/DHCP
+	Socket    netio.Stats `json:"socket"`
+	Store     any         `json:"store,omitempty"`
+}
+
+// Stats returns the server's counters, its socket's and its store's.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Received:  s.counters.Received.Load(),
+		Replied:   s.counters.Replied.Load(),
+		Dropped:   s.counters.Dropped.Load(),
+		Malformed: s.counters.Malformed.Load(),
+		Socket:    s.conn.Stats(),
+	}
+	if s.opts.StoreStats != nil {
+		st.Store = s.opts.StoreStats()
+	}
+	return st
+}
 
 // Counters returns the server's own counters.
 func (s *Server) Counters() *Counters { return &s.counters }
