@@ -73,13 +73,30 @@ T() { timeout -k 2 20 "$@"; }
 
 ns_exists() { T ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
 
-# kill_ns_pids NS: TERM every process in NS (by PID), up to 5 s of grace,
-# then KILL what is left.
+# kill_ns_pids NS: TERM every process in NS (by PID), children first (a
+# generator under /usr/bin/time, so that time reaps it rather than leaving
+# an orphan), up to 5 s of grace, then KILL what is left.
 kill_ns_pids() {
-	local ns=$1 pids p i
+	local ns=$1 pids p i pp alive kids=()
 	ns_exists "$ns" || return 0
 	pids=$(T ip netns pids "$ns" 2>/dev/null || true)
 	[ -n "$pids" ] || return 0
+	for p in $pids; do
+		pp=$(awk '{sub(/.*\) /, ""); print $2}' "/proc/$p/stat" 2>/dev/null) || continue
+		if grep -qxF "$pp" <<<"$pids"; then kids+=("$p"); fi
+	done
+	if [ ${#kids[@]} -gt 0 ]; then
+		kill -TERM "${kids[@]}" 2>/dev/null || true
+		for i in $(seq 1 20); do
+			alive=0
+			for p in "${kids[@]}"; do
+				if kill -0 "$p" 2>/dev/null; then alive=1; fi
+			done
+			[ "$alive" = 1 ] || break
+			sleep 0.1
+		done
+		pids=$(T ip netns pids "$ns" 2>/dev/null || true)
+	fi
 	for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
 	for i in $(seq 1 50); do
 		pids=$(T ip netns pids "$ns" 2>/dev/null || true)
@@ -261,10 +278,12 @@ teardown() {
 	[ "$TORN_DOWN" = 1 ] && return 0
 	TORN_DOWN=1
 	local p
-	for p in "${PIDS[@]}"; do kill_pid "$p"; done
-	PIDS=()
+	# what runs in the namespaces first, then the timeout wrappers (which
+	# then end by themselves)
 	kill_ns_pids "$NS_CLI"
 	kill_ns_pids "$NS_SRV"
+	for p in "${PIDS[@]}"; do kill_pid "$p"; done
+	PIDS=()
 	T ip netns del "$NS_CLI" 2>/dev/null || true
 	T ip netns del "$NS_SRV" 2>/dev/null || true
 	if [ "$KEEP" = 1 ]; then note "scratch directory kept: $WORK"; else rm -rf "$WORK"; fi
