@@ -314,6 +314,8 @@ HAVE_BENCH=0
 HAVE_NULL=0
 has_cmd bench && HAVE_BENCH=1
 has_cmd null-responder && HAVE_NULL=1
+HAVE_STATS=0
+has_cmd stats && HAVE_STATS=1
 # Generators and servers this bootd lacks are left out, with a note.
 keep=()
 for g in "${GEN_LIST[@]}"; do
@@ -495,18 +497,18 @@ ns_ticks() { # utime+stime of every process in a namespace, in clock ticks
 }
 cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $8}' /proc/stat; } # busy, softirq
 
-# bootd journal fdatasyncs, if the running server exposes a count (a stats
-# document on its control socket holding a "commits", "fsyncs" or "syncs"
-# number). Prints a number or nothing.
-bootd_syncs() {
-	local sock=$1/store/control.sock path doc
-	if [ ! -S "$sock" ] || ! command -v curl >/dev/null; then return 0; fi
-	for path in /v0/stats /v0/metrics; do
-		doc=$(timeout 5 curl -sf --max-time 4 --unix-socket "$sock" "http://bootd$path" 2>/dev/null) || continue
-		printf '%s' "$doc" | jq -r '[paths(numbers) as $p | select($p[-1] | tostring | ascii_downcase |
-			test("^(commits|fsyncs|fdatasyncs|syncs)$")) | getpath($p)] | first // empty' 2>/dev/null || true
-		return 0
-	done
+# bootd_store_stats DIR: "COMMITS RECORDS" of the lease store of the bootd
+# serving from DIR/store (bootd stats: journal fdatasyncs and the lease
+# changes they carried since the server started), or nothing when this
+# bootd has no stats command or the server does not answer. The whole
+# JSON goes to DIR/stats-N.json.
+STATS_N=0
+bootd_store_stats() {
+	[ "$HAVE_STATS" = 1 ] || return 0
+	STATS_N=$((STATS_N + 1))
+	timeout 10 "$BOOTD" stats --store "$1/store" --json >"$1/stats-$STATS_N.json" 2>/dev/null || return 0
+	jq -r '(.store // {}) | with_entries(.key |= ascii_downcase) |
+		select(.commits != null) | "\(.commits) \(.records // 0)"' "$1/stats-$STATS_N.json" 2>/dev/null || true
 }
 
 # gen_cmd GEN MODE RATE DIR: the generator's command line, in GEN_ARGV.
@@ -555,28 +557,35 @@ parse_perfdhcp() {
 	}' "$1"
 }
 
-# parse_bench FILE: key=value fields of one bootd bench --json document.
-# Latencies there are microseconds; here milliseconds.
+# parse_bench FILE: key=value fields of one bootd bench --json report
+# (internal/bench Report). Latencies there are microseconds; here ms.
 parse_bench() {
-	jq -r '
+	local f
+	f=$(jq -r '
 	def num: if type == "number" then . else null end;
 	def ms: if type == "number" then . / 1000 else null end;
-	def lat: (.latency // {}) as $l | ($l.dora // $l.DORA // {});
+	(.latency_us // {}) as $l |
 	[
 	  "leases_per_s=\(.leases_per_s | num)",
 	  "exchanges_per_s=\(.exchanges_per_s | num)",
+	  "offered_per_s=\(if (.duration_s | num) > 0 then .started / .duration_s else null end)",
 	  "started=\(.started | num)",
-	  "completed=\(.completed | num)",
-	  "leases=\(.leases | num)",
+	  "completed=\(.leases | num)",
 	  "naks=\(.naks | num)",
 	  "drops=\(.drops | num)",
 	  "drop_pct=\(.drop_pct | num)",
-	  "p50_ms=\(lat.p50 | ms)", "p90_ms=\(lat.p90 | ms)", "p99_ms=\(lat.p99 | ms)",
-	  "p999_ms=\(lat.p999 | ms)", "max_ms=\(lat.max | ms)",
-	  "do_p99_ms=\((.latency.discover_offer // .latency.do // {}).p99 | ms)",
-	  "ra_p99_ms=\((.latency.request_ack // .latency.ra // {}).p99 | ms)",
-	  "gen_self_cpu_pct=\((.cpu_pct // .cpu_percent // .generator_cpu_pct) | num)"
-	] | map(select(test("=null$") | not)) | join(" ")' "$1" 2>/dev/null || echo "parse=failed"
+	  "unstarted=\(.unstarted | num)",
+	  "stray=\(.stray | num)",
+	  "p50_ms=\($l.dora.p50 | ms)", "p90_ms=\($l.dora.p90 | ms)", "p99_ms=\($l.dora.p99 | ms)",
+	  "p999_ms=\($l.dora.p999 | ms)", "max_ms=\($l.dora.max | ms)",
+	  "do_p50_ms=\($l.discover_offer.p50 | ms)", "do_p99_ms=\($l.discover_offer.p99 | ms)",
+	  "ra_p50_ms=\($l.request_ack.p50 | ms)", "ra_p99_ms=\($l.request_ack.p99 | ms)",
+	  "gen_self_cpu_pct=\(.cpu_pct | num)"
+	] | map(select(test("=null$") | not)) | join(" ")' "$1" 2>/dev/null) || true
+	case "$f" in
+	*leases_per_s=*) echo "$f" ;;
+	*) echo "parse=failed" ;;
+	esac
 }
 
 RUN_NO=0
@@ -599,7 +608,7 @@ measure() {
 		note "$srv answered no DORA in the smoke test"
 	fi
 	if [ "$status" = ok ]; then
-		if [ "$srv" = bootd ]; then syncs0=$(bootd_syncs "$dir"); fi
+		if [ "$srv" = bootd ]; then syncs0=$(bootd_store_stats "$dir"); fi
 		gen_cmd "$gen" "$mode" "$rate"
 		echo "${GEN_ARGV[*]}" >"$dir/gen.cmd"
 		local s0 s1 c0 c1 t0 t1 grc=0 gpid
@@ -615,7 +624,7 @@ measure() {
 		t1=$(date +%s.%N)
 		s1=$(ns_ticks "$NS_SRV")
 		read -r c1 q1 < <(cpu_ticks)
-		if [ "$srv" = bootd ]; then syncs1=$(bootd_syncs "$dir"); fi
+		if [ "$srv" = bootd ]; then syncs1=$(bootd_store_stats "$dir"); fi
 		local alive=1
 		kill -0 "$SRV_PID" 2>/dev/null || alive=0
 		# perfdhcp exits 3 when some exchanges failed: normal under load
@@ -644,12 +653,12 @@ measure() {
 			printf " other_cpu_pct=%.1f", (o < 0 ? 0 : o)
 		}')"
 		if [ -n "$syncs0" ] && [ -n "$syncs1" ]; then
-			local done_n
-			done_n=$(sed -n 's/.* completed=\([0-9]*\).*/\1/p' <<<" $fields")
-			fields="$fields fsyncs=$((syncs1 - syncs0))"
-			if [ "${done_n:-0}" -gt 0 ]; then
-				fields="$fields fsyncs_per_lease=$(awk -v a="$((syncs1 - syncs0))" -v b="$done_n" 'BEGIN{printf "%.3f", a / b}')"
-			fi
+			# journal fdatasyncs and lease changes written during the run
+			fields="$fields $(awk -v a="$syncs0" -v b="$syncs1" -v w="$t1" -v v="$t0" 'BEGIN {
+				split(a, A, " "); split(b, B, " "); c = B[1] - A[1]; r = B[2] - A[2]
+				printf "fsyncs=%d store_records=%d fsyncs_per_s=%.1f", c, r, c / (w - v)
+				if (c > 0) printf " records_per_fsync=%.2f", r / c
+			}')"
 		fi
 		fields="$fields server_alive=$alive"
 	fi
@@ -657,7 +666,7 @@ measure() {
 
 	# raw outputs
 	local f
-	for f in bootd.yaml kea.json check.out server.log kea.log smoke.out gen.cmd gen.out gen.err gen.time; do
+	for f in bootd.yaml kea.json check.out server.log kea.log smoke.out gen.cmd gen.out gen.err gen.time stats-*.json; do
 		if [ -f "$dir/$f" ]; then cp "$dir/$f" "$OUT/raw/$tag.$f"; fi
 	done
 	rm -rf "$dir" # lease stores
@@ -700,7 +709,7 @@ report() {
 	}
 	function fmt(v, f) { return (v == "") ? "–" : sprintf(f, v) }
 	function srank(s) { return (s == "bootd") ? 1 : (s == "kea") ? 2 : (s == "kea-mt") ? 3 : 4 }
-	BEGIN { nm = split("leases_per_s offered_per_s drop_pct p50_ms p99_ms p999_ms avg_ms max_ms srv_cpu_pct gen_cpu_pct other_cpu_pct fsyncs_per_lease", M, " ") }
+	BEGIN { nm = split("leases_per_s offered_per_s drop_pct p50_ms p99_ms p999_ms avg_ms max_ms srv_cpu_pct gen_cpu_pct other_cpu_pct fsyncs_per_s records_per_fsync", M, " ") }
 	{
 		delete kv
 		for (i = 1; i <= NF; i++) { p = index($i, "="); if (p) kv[substr($i, 1, p - 1)] = substr($i, p + 1) }
@@ -712,21 +721,21 @@ report() {
 	END {
 		n = 0; for (g in cnt) keys[++n] = g
 		for (i = 2; i <= n; i++) { t = keys[i]; for (j = i - 1; j >= 1 && keys[j] > t; j--) keys[j + 1] = keys[j]; keys[j + 1] = t }
-		print "| mode | offered | server | generator | runs | DISCOVER/s | leases/s | drops % | p50 ms | p99 ms | p99.9 ms | avg ms | max ms | server CPU % | generator CPU % | other CPU % | fsyncs/lease |"
-		print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+		print "| mode | offered | server | generator | runs | started/s | leases/s | drops % | p50 ms | p99 ms | p99.9 ms | avg ms | max ms | server CPU % | generator CPU % | other CPU % | fsyncs/s | leases/fsync |"
+		print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 		for (k = 1; k <= n; k++) {
 			g = keys[k]; split(g, G, SUBSEP)
 			rate = G[2] + 0; mode = (G[1] == "onlink" && G[5] == "perfdhcp") ? "bcast" : G[1]
 			for (m = 1; m <= nm; m++) md[M[m]] = med(vals[g, M[m]])
 			L[G[1], rate, G[4], G[5]] = md["leases_per_s"]; C[G[1], rate, G[4], G[5]] = md["srv_cpu_pct"]
 			combos[G[1] SUBSEP rate SUBSEP G[5]] = 1
-			fpl = md["fsyncs_per_lease"]
-			printf "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
+			printf "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
 				mode, (rate == 0 ? "unbounded" : rate "/s"), G[4], (G[5] == "bench" ? "bootd bench" : "perfdhcp"), cnt[g], \
 				fmt(md["offered_per_s"], "%.0f"), fmt(md["leases_per_s"], "%.0f"), fmt(md["drop_pct"], "%.2f"), \
 				fmt(md["p50_ms"], "%.2f"), fmt(md["p99_ms"], "%.2f"), fmt(md["p999_ms"], "%.2f"), \
 				fmt(md["avg_ms"], "%.2f"), fmt(md["max_ms"], "%.1f"), fmt(md["srv_cpu_pct"], "%.0f"), \
-				fmt(md["gen_cpu_pct"], "%.0f"), fmt(md["other_cpu_pct"], "%.0f"), fmt(fpl, "%.3f")
+				fmt(md["gen_cpu_pct"], "%.0f"), fmt(md["other_cpu_pct"], "%.0f"), fmt(md["fsyncs_per_s"], "%.0f"), \
+				fmt(md["records_per_fsync"], "%.1f")
 		}
 		print ""
 		print "Ratios of the medians, same generator and load (leases/s; server CPU %):"
@@ -755,7 +764,10 @@ single reply). Server CPU = utime+stime of every process in the server
 namespace over the run, % of one core; generator CPU likewise from
 /usr/bin/time; other CPU = the rest of the machine's busy time minus
 softirq (other work sharing the CPUs: high values mean noisy figures).
-fsyncs/lease: journal fdatasyncs per lease, when bootd reports them.
+started/s = DISCOVERs (exchanges) started per second. fsyncs/s and
+leases/fsync: bootd's journal fdatasyncs per second and lease changes per
+fdatasync over the run (from bootd stats; group commit shares one
+fdatasync among the leases committed together).
 Unbounded runs mostly measure overload behaviour; read leases/s there and
 drops/latency at the fixed rate. perfdhcp wraps around its clients, so in
 long unbounded runs later exchanges renew leases already held.
