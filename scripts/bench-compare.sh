@@ -635,7 +635,7 @@ measure() {
 		fi
 		if [ "$status" = ok ]; then
 			if [ "$gen" = perfdhcp ]; then fields=$(parse_perfdhcp "$dir/gen.out"); else fields=$(parse_bench "$dir/gen.out"); fi
-			[[ "$fields" == *parse=failed* ]] && status=parse_failed
+			if [[ "$fields" == *parse=failed* ]]; then status=parse_failed; fi
 		fi
 		local gu gs ge
 		read -r gu gs ge < <(tail -n 1 "$dir/gen.time" 2>/dev/null) || true
@@ -748,7 +748,7 @@ report() {
 			split(ck[k], X, SUBSEP); md_ = X[1]; r = X[2]; gn = X[3]
 			b = L[md_, r, "bootd", gn]; ke = L[md_, r, "kea", gn]; nu = L[md_, r, "null", gn]
 			bc = C[md_, r, "bootd", gn]; kc = C[md_, r, "kea", gn]
-			printf "| %s | %s | %s | %s | %s | %s | %s |\n", md_, (r == 0 ? "unbounded" : r "/s"), \
+			printf "| %s | %s | %s | %s | %s | %s | %s |\n", (md_ == "onlink" && gn == "perfdhcp") ? "bcast" : md_, (r == 0 ? "unbounded" : r "/s"), \
 				(gn == "bench" ? "bootd bench" : "perfdhcp"), \
 				(b != "" && ke > 0) ? sprintf("%.2f", b / ke) : "–", (b != "" && nu > 0) ? sprintf("%.2f", b / nu) : "–", \
 				(ke != "" && nu > 0) ? sprintf("%.2f", ke / nu) : "–", (bc != "" && kc > 0) ? sprintf("%.2f", bc / kc) : "–"
