@@ -151,7 +151,8 @@ func (m Mix) String() string {
 // Config describes a run of the generator.
 type Config struct {
 	Mode Mode
-	// Server is where relayed requests go (port 67). Relay mode only.
+	// Server is where relayed requests go (port 67). Relay mode only;
+	// ignored on the link, where requests are broadcast.
 	Server netip.Addr
 	// GIAddr is the relay address: the generator binds GIAddr:67 and puts
 	// it in giaddr. The zero Addr means the local address the kernel would
@@ -211,8 +212,8 @@ func (c *Config) Validate() error {
 		if c.Interface == "" {
 			bad("onlink mode needs an interface")
 		}
-		if c.Server.IsValid() || c.GIAddr.IsValid() {
-			bad("server and giaddr are for relay mode only")
+		if c.GIAddr.IsValid() {
+			bad("giaddr is for relay mode only")
 		}
 	default:
 		bad("unknown mode %v", c.Mode)
