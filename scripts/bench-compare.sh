@@ -758,9 +758,9 @@ report() {
 	cat <<EOF
 
 Columns: drops % = exchanges started that got no ACK within 1 s. Latency of
-a whole DORA (DISCOVER->OFFER plus REQUEST->ACK): p50/p99/p99.9 from
-bootd bench; perfdhcp gives only avg (DO avg + RA avg) and max (slowest
-single reply). Server CPU = utime+stime of every process in the server
+a whole DORA (DISCOVER->OFFER plus REQUEST->ACK): p50/p99/p99.9 and max
+(slowest DORA) from bootd bench; perfdhcp gives only avg (DO avg + RA avg)
+and max (slowest single reply). Server CPU = utime+stime of every process in the server
 namespace over the run, % of one core; generator CPU likewise from
 /usr/bin/time; other CPU = the rest of the machine's busy time minus
 softirq (other work sharing the CPUs: high values mean noisy figures).
@@ -777,7 +777,10 @@ before the ACK that grants it (one fdatasync covers all leases committed
 together); Kea's memfile backend (persist true) appends each lease to its
 CSV file without fsync, so a power loss can lose leases already ACKed.
 The null responder keeps no state at all: its rate is the ceiling that
-the generator, the socket path and this machine allow.
+the generator, the socket path and this machine allow. perfdhcp (one
+thread) saturates its own core well below that ceiling, so under perfdhcp
+"bootd/null" compares two generator-bound figures; bootd bench is the
+generator to read it with.
 EOF
 }
 report | tee "$OUT/report.md"
