@@ -55,6 +55,8 @@ func commands() []*command {
 		decodeCommand(),
 		demoCommand(),
 		probeCommand(),
+		benchCommand(),
+		nullResponderCommand(),
 		serveCommand(),
 		helpCommand(),
 		versionCommand(),
