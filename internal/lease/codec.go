@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+	"unsafe"
 )
 
 // Binary encoding of a lease, shared by the embedded backends.
@@ -129,7 +130,21 @@ func EncodedAddr(b []byte) (netip.Addr, error) {
 // overwriting every field. Errors wrap ErrCorrupt. The decoded slices do not
 // alias b.
 func UnmarshalBinary(b []byte, l *Lease) error {
-	d := decoder{b: b}
+	return decode(b, l, false)
+}
+
+// UnmarshalBinaryShared is UnmarshalBinary without copies: the byte slices
+// and the Hostname of l share b's memory, so they hold their values only as
+// long as b is not changed, and must not be changed themselves. It
+// allocates nothing. It is for stores that keep encoded leases in memory
+// they never write over, and callers that copy what they keep, like an
+// allocator loading a million leases at start-up.
+func UnmarshalBinaryShared(b []byte, l *Lease) error {
+	return decode(b, l, true)
+}
+
+func decode(b []byte, l *Lease, shared bool) error {
+	d := decoder{b: b, shared: shared}
 	if len(b) > MaxEncodedLen {
 		return fmt.Errorf("encoded lease of %d bytes: %w", len(b), ErrCorrupt)
 	}
@@ -168,7 +183,7 @@ func UnmarshalBinary(b []byte, l *Lease) error {
 	}
 	out.ClientID = d.bytes()
 	out.HWAddr = d.bytes()
-	out.Hostname = string(d.take(int(d.uvarint())))
+	out.Hostname = d.string()
 	out.CircuitID = d.bytes()
 	out.RemoteID = d.bytes()
 	if d.bad {
@@ -205,9 +220,10 @@ func validTime(t time.Time, present bool) bool {
 // decoder reads from b with a sticky error: after the first short read every
 // read returns zero values and bad stays set.
 type decoder struct {
-	b   []byte
-	off int
-	bad bool
+	b      []byte
+	off    int
+	bad    bool
+	shared bool // slices and strings alias b
 }
 
 func (d *decoder) take(n int) []byte {
@@ -263,16 +279,37 @@ func (d *decoder) time() time.Time {
 	return time.Unix(sec, int64(nsec)).UTC()
 }
 
-// bytes reads a length-prefixed string, copied; empty gives nil.
+// bytes reads a length-prefixed string, copied unless shared; empty gives nil.
 func (d *decoder) bytes() []byte {
+	s := d.lengthPrefixed()
+	if len(s) == 0 {
+		return nil
+	}
+	if d.shared {
+		return s[:len(s):len(s)]
+	}
+	return append([]byte(nil), s...)
+}
+
+// string reads a length-prefixed string, copied unless shared.
+func (d *decoder) string() string {
+	s := d.lengthPrefixed()
+	if len(s) == 0 {
+		return ""
+	}
+	if d.shared {
+		// The caller of UnmarshalBinaryShared promises not to change b
+		// while the lease is in use, which is what a string needs.
+		return unsafe.String(&s[0], len(s))
+	}
+	return string(s)
+}
+
+func (d *decoder) lengthPrefixed() []byte {
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
 		d.bad = true
 		return nil
 	}
-	s := d.take(int(n))
-	if len(s) == 0 {
-		return nil
-	}
-	return append([]byte(nil), s...)
+	return d.take(int(n))
 }

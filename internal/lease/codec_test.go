@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func sampleLeases() []Lease {
@@ -156,6 +157,42 @@ func TestUnmarshalBinaryAllocs(t *testing.T) {
 	}
 }
 
+func TestUnmarshalBinaryShared(t *testing.T) {
+	for _, want := range sampleLeases() {
+		b, err := AppendBinary(nil, &want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Lease
+		if err := UnmarshalBinaryShared(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		if !got.Equal(&want) || got.Subnet != want.Subnet {
+			t.Errorf("shared decode:\n got %+v\nwant %+v", got, want)
+		}
+		within := func(p *byte) bool {
+			return p != nil && uintptr(unsafe.Pointer(p)) >= uintptr(unsafe.Pointer(&b[0])) &&
+				uintptr(unsafe.Pointer(p)) < uintptr(unsafe.Pointer(&b[0]))+uintptr(len(b))
+		}
+		for _, s := range [][]byte{got.ClientID, got.HWAddr, got.CircuitID, got.RemoteID, []byte(nil)} {
+			if len(s) > 0 && (!within(&s[0]) || cap(s) != len(s)) {
+				t.Errorf("%v: decoded slice %x is not a full slice of the input", want.Addr, s)
+			}
+		}
+		if got.Hostname != "" && !within(unsafe.StringData(got.Hostname)) {
+			t.Errorf("%v: hostname copied", want.Addr)
+		}
+		if n := testing.AllocsPerRun(100, func() { _ = UnmarshalBinaryShared(b, &got) }); n != 0 {
+			t.Errorf("%v: shared decode: %v allocs, want 0", want.Addr, n)
+		}
+		for i := range len(b) {
+			if err := UnmarshalBinaryShared(b[:i], &got); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("shared decode of %d/%d bytes: err = %v, want ErrCorrupt", i, len(b), err)
+			}
+		}
+	}
+}
+
 // FuzzUnmarshalBinary checks that the decoder never panics and that whatever
 // it accepts encodes back to bytes that decode to the same lease, and that
 // re-encoding is stable.
@@ -174,6 +211,10 @@ func FuzzUnmarshalBinary(f *testing.F) {
 				t.Fatalf("error %v does not wrap ErrCorrupt", err)
 			}
 			return
+		}
+		var shared Lease
+		if err := UnmarshalBinaryShared(b, &shared); err != nil || !shared.Equal(&l) || shared.Subnet != l.Subnet {
+			t.Fatalf("shared decode differs: %v\n got %+v\nwant %+v", err, shared, l)
 		}
 		b2, err := AppendBinary(nil, &l)
 		if err != nil {
