@@ -41,11 +41,17 @@
 // and deletes the older generation. Puts wait only for the new log and the
 // copy (tens of milliseconds at a million leases).
 //
-// Memory: the encoded leases (about 60 to 120 bytes each) sit in 1 MiB
-// chunks, indexed by a map from address to a 64-bit reference: no pointer per
-// lease, no allocation per lease. Replaced leases leave garbage in the chunks;
-// when it outweighs the live bytes, the writer repacks them (one pass under
-// the write lock).
+// Memory: the encoded leases (about 60 to 120 bytes each, and a length
+// byte) sit in 1 MiB chunks, indexed by a map from address to a 32-bit
+// reference: no pointer per lease, no allocation per lease, about 80 bytes
+// a lease in all. Replaced leases leave garbage in the chunks; when it
+// outweighs the live bytes, the writer repacks them (one pass under the
+// write lock). References address 4 GiB of chunks; a change that would need
+// more is refused before it is written.
+//
+// Load hands out leases that own their bytes; LoadShared, for the
+// allocator's start-up, hands out leases that share the store's memory
+// and allocates nothing per lease.
 //
 // A second Open of a directory in use fails at once with lease.ErrLocked.
 // Backup writes a snapshot; saved as BackupName in an empty directory it
@@ -349,6 +355,12 @@ func (s *Store) replay(ctx context.Context, name string, last bool) (int64, erro
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", name, err)
 		}
+		if !s.a.room(len(p)) {
+			s.repack()
+			if !s.a.room(len(p)) {
+				return 0, fmt.Errorf("%s: record at %d: %w", name, rd.off, errArenaFull)
+			}
+		}
 		if err := s.applyPayload(p); err != nil {
 			return 0, fmt.Errorf("%s: record at %d: %w", name, rd.off, err)
 		}
@@ -404,7 +416,7 @@ func nonZeroEnd(f *os.File, from, size int64) (int64, error) {
 }
 
 // applyPayload applies one record's payload to s.m; the caller holds s.mu
-// or is alone.
+// or is alone, and has checked that the arena has room for it.
 func (s *Store) applyPayload(p []byte) error {
 	switch {
 	case len(p) > 1 && p[0] == opPut:
@@ -427,8 +439,7 @@ func key(a [4]byte) uint32 {
 
 func (s *Store) set(k uint32, enc []byte) {
 	if old, ok := s.m[k]; ok {
-		s.liveBytes -= int64(minPutBytes + old.len())
-		s.a.drop(old)
+		s.liveBytes -= int64(minPutBytes + s.a.drop(old))
 	}
 	s.m[k] = s.a.add(enc)
 	s.liveBytes += int64(minPutBytes + len(enc))
@@ -436,8 +447,7 @@ func (s *Store) set(k uint32, enc []byte) {
 
 func (s *Store) del(k uint32) {
 	if old, ok := s.m[k]; ok {
-		s.liveBytes -= int64(minPutBytes + old.len())
-		s.a.drop(old)
+		s.liveBytes -= int64(minPutBytes + s.a.drop(old))
 		delete(s.m, k)
 	}
 }
@@ -449,6 +459,10 @@ func (s *Store) maybeRepack() {
 	if s.a.gone < s.repackMin || s.a.gone < s.a.live {
 		return
 	}
+	s.repack()
+}
+
+func (s *Store) repack() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.a.chunks
@@ -649,7 +663,15 @@ func (s *Store) writer() {
 				break fill
 			}
 		}
-		err := s.commit(buf, len(batch))
+		if !s.a.room(len(buf)) {
+			s.repack()
+		}
+		var err error
+		if s.a.room(len(buf)) {
+			err = s.commit(buf, len(batch))
+		} else {
+			err = errArenaFull // nothing written: the store stays usable
+		}
 		if err == nil {
 			s.mu.Lock()
 			for _, r := range batch {
@@ -728,6 +750,7 @@ func (s *Store) maybeCompact() {
 	}
 	s.compacting = true
 	go func() {
+		slices.Sort(vals.refs) // read the arena in order
 		size, err := s.writeSnapshot(gen, vals)
 		s.compactDone <- compactResult{gen, size, err}
 	}()
@@ -829,15 +852,25 @@ type view struct {
 	refs   []ref
 }
 
-// values returns a view of the current leases.
+// values returns a view of the current leases, in the order of the arena
+// (the order they were added), so that reading them goes through memory
+// once, not at random.
 func (s *Store) values() view {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	v := view{chunks: s.a.chunks, refs: make([]ref, 0, len(s.m))}
 	for _, r := range s.m {
 		v.refs = append(v.refs, r)
 	}
+	s.mu.RUnlock()
+	slices.Sort(v.refs)
 	return v
+}
+
+// Len returns the number of leases in the store.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.m)
 }
 
 // Get returns the lease of addr.
@@ -865,6 +898,19 @@ func (s *Store) Get(ctx context.Context, addr netip.Addr) (lease.Lease, error) {
 // Load calls fn for every lease, from a copy taken when Load starts; fn may
 // use the store.
 func (s *Store) Load(ctx context.Context, fn func(*lease.Lease) error) error {
+	return s.load(ctx, lease.UnmarshalBinary, fn)
+}
+
+// LoadShared is Load for callers that copy what they keep of a lease: the
+// lease given to fn, and its slices and Hostname, are only valid during
+// the call and must not be changed, as they share the store's memory. It
+// allocates nothing per lease, which is what a server loading a million
+// leases at start-up wants.
+func (s *Store) LoadShared(ctx context.Context, fn func(*lease.Lease) error) error {
+	return s.load(ctx, lease.UnmarshalBinaryShared, fn)
+}
+
+func (s *Store) load(ctx context.Context, decode func([]byte, *lease.Lease) error, fn func(*lease.Lease) error) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
@@ -874,7 +920,7 @@ func (s *Store) Load(ctx context.Context, fn func(*lease.Lease) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := lease.UnmarshalBinary(get(vals.chunks, r), &l); err != nil {
+		if err := decode(get(vals.chunks, r), &l); err != nil {
 			return err
 		}
 		if err := fn(&l); err != nil {
