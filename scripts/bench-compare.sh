@@ -107,21 +107,30 @@ kill_ns_pids() {
 	sleep 0.2
 }
 
-# --cleanup: namespaces bcmp-PID-srv/cli whose PID is no longer a running
-# bench-compare.sh.
+# --cleanup: namespaces bcmp-PID-srv/cli and scratch directories
+# /tmp/bcmp-PID.* whose PID is no longer a running bench-compare.sh.
+running() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q bench-compare; }
 cleanup_stale() {
-	local ns pid n=0
+	local ns pid d n=0
 	for ns in $(T ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^bcmp-[0-9]+-(srv|cli)$' || true); do
 		pid=${ns#bcmp-}
 		pid=${pid%-*}
-		if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q bench-compare; then
+		if running "$pid"; then
 			note "$ns belongs to running pid $pid; left alone"
 			continue
 		fi
 		kill_ns_pids "$ns"
 		T ip netns del "$ns" 2>/dev/null || true
-		echo "deleted $ns"
+		echo "deleted namespace $ns"
 		n=$((n + 1))
+	done
+	for d in /tmp/bcmp-[0-9]*.*; do
+		[[ -d "$d" && "$d" =~ ^/tmp/bcmp-[0-9]+\.[A-Za-z0-9]{6}$ ]] || continue # mktemp's names only
+		pid=${d#/tmp/bcmp-}
+		pid=${pid%%.*}
+		running "$pid" && continue
+		rm -rf "$d"
+		echo "deleted $d"
 	done
 	echo "$n namespace(s) removed"
 }
@@ -230,7 +239,7 @@ if T ss -Hulpn 'sport = :67' 2>/dev/null | grep -q .; then
 fi
 
 # ------------------------------------------------------------------ work dirs, teardown
-WORK=$(mktemp -d /tmp/bcmp.XXXXXX)
+WORK=$(mktemp -d "/tmp/bcmp-$$.XXXXXX")
 [ -n "$OUT" ] || OUT=/tmp/bootd-bench-$(date +%F-%H%M%S)
 mkdir -p "$OUT/raw"
 RUNS=$OUT/runs.txt
