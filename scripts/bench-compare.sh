@@ -23,6 +23,7 @@
 # Usage (root):
 #   scripts/bench-compare.sh               REPS=3 x 10 s, relay, unbounded and 1000/s (~10 min)
 #   scripts/bench-compare.sh --quick       1 rep x 5 s (~2 min)
+#   scripts/bench-compare.sh --rev HEAD    bootd built from a commit, not the working tree
 #   scripts/bench-compare.sh --help        every option
 #   scripts/bench-compare.sh --cleanup     remove namespaces left by a killed (-9) run
 #
@@ -51,6 +52,8 @@ usage: scripts/bench-compare.sh [options]      (as root)
   --window N           bootd bench outstanding exchanges (env WINDOW, default 256)
   --out DIR            raw outputs (env OUT, default /tmp/bootd-bench-<date>)
   --bootd PATH         use this bootd binary instead of building one (env BOOTD)
+  --rev REV            build bootd from commit REV (e.g. HEAD) instead of the
+                       working tree, which others may be editing (env REV)
   --no-install         do not apt-get install missing packages
   --keep               keep the scratch directory (lease stores, configs)
   --cleanup            kill processes in and delete namespaces left by dead runs, then exit
@@ -149,6 +152,7 @@ CLIENTS=${CLIENTS:-100000}
 WINDOW=${WINDOW:-256}
 OUT=${OUT:-}
 BOOTD=${BOOTD:-}
+REV=${REV:-}
 READY_TIMEOUT=${READY_TIMEOUT:-15}
 NULL_ARGS=${NULL_ARGS:-}
 BENCH_ARGS=${BENCH_ARGS:-}
@@ -168,6 +172,7 @@ while [ $# -gt 0 ]; do
 	--window) need_arg "$@"; WINDOW=$2; shift ;;
 	--out) need_arg "$@"; OUT=$2; shift ;;
 	--bootd) need_arg "$@"; BOOTD=$2; shift ;;
+	--rev) need_arg "$@"; REV=$2; shift ;;
 	--no-install) INSTALL=0 ;;
 	--keep) KEEP=1 ;;
 	--cleanup)
@@ -309,14 +314,25 @@ trap 'note "interrupted; cleaning up"; exit 130' INT
 trap 'note "terminated; cleaning up"; exit 143' TERM
 
 # ------------------------------------------------------------------ bootd
-if [ -z "$BOOTD" ]; then
-	note "building bootd"
-	(cd "$REPO" && timeout 600 go build -o "$WORK/bootd" ./cmd/bootd) || die "go build ./cmd/bootd failed"
+if [ -n "$BOOTD" ]; then
+	BOOTD_COMMIT="binary $BOOTD"
+elif [ -n "$REV" ]; then
+	commit=$(timeout 10 git -C "$REPO" rev-parse --verify --quiet "$REV^{commit}") || die "--rev $REV: no such commit"
+	note "building bootd from $REV (${commit:0:12})"
+	mkdir -p "$WORK/src"
+	timeout 60 git -C "$REPO" archive "$commit" | tar -x -C "$WORK/src" || die "git archive $REV failed"
+	(cd "$WORK/src" && timeout 600 go build -o "$WORK/bootd" ./cmd/bootd) || die "go build ./cmd/bootd of $REV failed"
 	BOOTD=$WORK/bootd
+	BOOTD_COMMIT="commit ${commit:0:12}"
+else
+	note "building bootd from the working tree"
+	(cd "$REPO" && timeout 600 go build -o "$WORK/bootd" ./cmd/bootd) ||
+		die "go build ./cmd/bootd failed (others editing the tree? try --rev HEAD)"
+	BOOTD=$WORK/bootd
+	BOOTD_COMMIT="tree $(cd "$REPO" && timeout 10 git describe --always --dirty 2>/dev/null || echo unknown)"
 fi
 [ -x "$BOOTD" ] || die "bootd binary $BOOTD is not executable"
 BOOTD_VERSION=$(timeout 10 "$BOOTD" version 2>/dev/null | head -1 || true)
-BOOTD_COMMIT=$(cd "$REPO" && timeout 10 git describe --always --dirty 2>/dev/null || echo unknown)
 
 has_cmd() { timeout 10 "$BOOTD" help "$1" >/dev/null 2>&1; }
 HAVE_BENCH=0
@@ -359,7 +375,7 @@ T ip -n "$NS_CLI" link set "$IF_CLI" up
 {
 	echo "date: $(date -Is)"
 	echo "host: $(uname -srm), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "bootd: ${BOOTD_VERSION:-?} (tree $BOOTD_COMMIT)"
+	echo "bootd: ${BOOTD_VERSION:-?} ($BOOTD_COMMIT)"
 	echo "kea-dhcp4: $(timeout 10 kea-dhcp4 -v 2>/dev/null || echo ?)"
 	echo "perfdhcp: $(timeout 10 perfdhcp -v 2>&1 | awk '/VERSION/{print $2; exit}')"
 	echo "go: $(timeout 10 go version 2>/dev/null || echo ?)"
