@@ -166,10 +166,7 @@ func Open(ctx context.Context, cfg Config) (*Generator, error) {
 	}
 	g.uc = pconn.(*net.UDPConn)
 	g.local = g.uc.LocalAddr().(*net.UDPAddr).AddrPort()
-	// Big socket buffers: a window of replies may arrive while the loop
-	// is sending. The kernel caps them at net.core.[rw]mem_max.
-	_ = g.uc.SetReadBuffer(4 << 20)
-	_ = g.uc.SetWriteBuffer(4 << 20)
+	setBuffers(g.uc)
 	g.pc = ipv4.NewPacketConn(g.uc)
 	if err := g.init(); err != nil {
 		g.uc.Close()
@@ -211,6 +208,33 @@ func (g *Generator) init() error {
 	}
 	g.base = time.Now()
 	return nil
+}
+
+// socketBuffer is the size of the generator's socket buffers: replies to a
+// whole window, or to a second of a fixed rate, may arrive while the loop
+// is sending, and a drop here would be blamed on the server.
+const socketBuffer = 4 << 20
+
+// setBuffers sets the socket buffers to socketBuffer, past the limits of
+// net.core.rmem_max and wmem_max (often 208 KiB) when the process may
+// (CAP_NET_ADMIN), else up to them.
+func setBuffers(uc *net.UDPConn) {
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return
+	}
+	var rerr, werr error
+	_ = rc.Control(func(fd uintptr) {
+		rerr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, socketBuffer)
+		werr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, socketBuffer)
+	})
+	// Without the capability, as much as the limits allow.
+	if rerr != nil {
+		_ = uc.SetReadBuffer(socketBuffer)
+	}
+	if werr != nil {
+		_ = uc.SetWriteBuffer(socketBuffer)
+	}
 }
 
 // localAddrToward returns the source address the kernel picks toward dst.

@@ -21,6 +21,10 @@ type NullConfig struct {
 	// Workers is the number of goroutines reading and answering batches;
 	// 0 means 2, the server's default, so the two share a socket setup.
 	Workers int
+	// ReadBuffer sets SO_RCVBUF in bytes when positive (capped by the
+	// kernel at net.core.rmem_max); 0 keeps the kernel's default, as the
+	// server does.
+	ReadBuffer int
 }
 
 // Batch size and buffers of a null responder worker: the server's.
@@ -52,8 +56,8 @@ type NullStats struct {
 // ListenNull opens a null responder's socket in the calling thread's
 // network namespace. ctx bounds the setup only.
 func ListenNull(ctx context.Context, cfg NullConfig) (*NullResponder, error) {
-	if cfg.Workers < 0 {
-		return nil, fmt.Errorf("bench: %d workers", cfg.Workers)
+	if cfg.Workers < 0 || cfg.ReadBuffer < 0 {
+		return nil, fmt.Errorf("bench: %d workers, read buffer %d", cfg.Workers, cfg.ReadBuffer)
 	}
 	n := &NullResponder{workers: cfg.Workers}
 	if n.workers == 0 {
@@ -66,7 +70,8 @@ func ListenNull(ctx context.Context, cfg NullConfig) (*NullResponder, error) {
 	if n.informT, err = buildNullTemplate(false); err != nil {
 		return nil, err
 	}
-	n.conn, err = netio.Listen(ctx, netio.Config{Port: cfg.Port, Interfaces: cfg.Interfaces, BatchSize: nullBatch, DisableL2: true})
+	n.conn, err = netio.Listen(ctx, netio.Config{Port: cfg.Port, Interfaces: cfg.Interfaces, BatchSize: nullBatch,
+		ReadBuffer: cfg.ReadBuffer, DisableL2: true})
 	if err != nil {
 		return nil, err
 	}

@@ -133,7 +133,7 @@ func (s *stringList) Set(v string) error {
 func nullResponderCommand() *command {
 	return &command{
 		name:     "null-responder",
-		synopsis: "[--port 67] [--iface IF]...",
+		synopsis: "[--port 67] [--iface IF]... [--workers N] [--read-buffer BYTES]",
 		summary:  "answer every DHCP request with a canned reply, to measure the packet path",
 		doc: `Null-responder answers DHCP requests without deciding anything: DISCOVER
 gets an OFFER, REQUEST and INFORM an ACK, built from a fixed template
@@ -148,6 +148,10 @@ workers as "bootd serve", so the rate it sustains under "bootd bench" is
 the ceiling of the packet path, and a server's rate divided by it is
 what the server's own work leaves of that ceiling.
 
+Like the server, it leaves the socket's receive buffer at the kernel's
+default (net.core.rmem_default) unless --read-buffer says otherwise; under
+bursts a small buffer overflows, and the generator sees drops.
+
 It runs until SIGINT or SIGTERM, then prints the packets it received and
 answered. It needs root to bind port 67.
 `,
@@ -156,6 +160,7 @@ answered. It needs root to bind port 67.
 			var ifaces stringList
 			fs.Var(&ifaces, "iface", "answer requests from interface `IF` only (repeatable; default: all)")
 			workers := fs.Int("workers", 0, "`N` goroutines reading and answering (default: the server's, 2)")
+			readBuf := fs.Int("read-buffer", 0, "socket receive buffer of `BYTES` (default: the kernel's, as the server)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected argument %q", args[0])
@@ -163,10 +168,10 @@ answered. It needs root to bind port 67.
 				if *port < 0 || *port > 65535 {
 					return usagef("--port %d out of range", *port)
 				}
-				if *workers < 0 {
-					return usagef("--workers must not be negative")
+				if *workers < 0 || *readBuf < 0 {
+					return usagef("--workers and --read-buffer must not be negative")
 				}
-				return runNullResponder(ctx, e, bench.NullConfig{Port: *port, Interfaces: ifaces, Workers: *workers})
+				return runNullResponder(ctx, e, bench.NullConfig{Port: *port, Interfaces: ifaces, Workers: *workers, ReadBuffer: *readBuf})
 			}
 		},
 	}

@@ -33,6 +33,7 @@ func TestBenchUsage(t *testing.T) {
 		{[]string{"null-responder", "extra"}, `unexpected argument "extra"`},
 		{[]string{"null-responder", "--port", "70000"}, "--port 70000 out of range"},
 		{[]string{"null-responder", "--iface", ""}, "empty value"},
+		{[]string{"null-responder", "--read-buffer", "-1"}, "must not be negative"},
 	} {
 		code, stdout, stderr := runCLI(t, nil, tc.args...)
 		if code != exitUsage || stdout != "" || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "usage: bootd "+tc.args[0]) {
@@ -81,7 +82,7 @@ func TestBenchCommand(t *testing.T) {
 			go func() {
 				// The whole command runs on a thread in the namespace.
 				err := srv.Do(func() error {
-					done <- Run(ctx, []string{"null-responder", "--iface", "s0"}, nil, &nullOut, &nullErr)
+					done <- Run(ctx, []string{"null-responder", "--iface", "s0", "--read-buffer", "1048576"}, nil, &nullOut, &nullErr)
 					return nil
 				})
 				if err != nil {
