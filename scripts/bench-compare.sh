@@ -785,9 +785,9 @@ report() {
 Columns: drops % = exchanges started that got no ACK within 1 s. Latency of
 a whole DORA (DISCOVER->OFFER plus REQUEST->ACK): p50/p99/p99.9 and max
 (slowest DORA) from bootd bench; perfdhcp gives only avg (DO avg + RA avg)
-and max (slowest single reply). Server CPU = utime+stime of every process in the server
-namespace over the run, % of one core; generator CPU likewise from
-/usr/bin/time; other CPU = the rest of the machine's busy time minus
+and max (slowest single reply). Server CPU = utime+stime of every process
+in the server namespace over the run, % of one core; generator CPU
+likewise from /usr/bin/time; other CPU = the rest of the machine's busy time minus
 softirq (other work sharing the CPUs: high values mean noisy figures).
 started/s = DISCOVERs (exchanges) started per second. fsyncs/s and
 leases/fsync: bootd's journal fdatasyncs per second and lease changes per
