@@ -33,7 +33,7 @@ import (
 // Options tune a server.
 type Options struct {
 	Port    int // 67 unless a test says otherwise
-	Workers int // default 2
+	Workers int // goroutines reading the socket; default 2
 	Now     func() time.Time
 	Log     *slog.Logger
 	// StoreStats, if set, returns the lease store's own counters (such as
@@ -51,7 +51,11 @@ type Server struct {
 	mu    sync.RWMutex // workers hold it read-locked per batch; Reload write-locks it
 	state *state
 
-	tasks chan task // requests that write a lease, for the handling goroutines
+	// Requests that write a lease: free ones, ones for the handling
+	// goroutines, and ones whose reply is ready for the sender. inflight
+	// counts those dispatched and not yet handled; Reload waits for them.
+	free, tasks, replies chan *pending
+	inflight             sync.WaitGroup
 
 	counters Counters
 }
@@ -148,6 +152,7 @@ func interfaceAddrs(ifi *net.Interface) []netip.Addr {
 func (s *Server) Reload(ctx context.Context, cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.inflight.Wait() // no commit of the old allocator may land after the new one loads the store
 	st, err := s.build(ctx, cfg)
 	if err != nil {
 		return err
@@ -171,17 +176,20 @@ func (s *Server) LocalPort() int { return s.conn.LocalPort() }
 func (s *Server) Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	s.free = make(chan *pending, maxPending)
+	for range maxPending {
+		s.free <- &pending{}
+	}
+	s.tasks = make(chan *pending, maxPending)
+	s.replies = make(chan *pending, maxPending)
+	var handlers, sender sync.WaitGroup
+	for range handlerGoroutines {
+		handlers.Go(func() { s.handleTasks(ctx) })
+	}
+	sender.Go(s.sendReplies)
+
 	var wg sync.WaitGroup
 	errc := make(chan error, s.opts.Workers)
-	s.tasks = make(chan task, s.opts.Workers*batch)
-	var handlers sync.WaitGroup
-	for range s.opts.Workers * batch {
-		handlers.Go(s.handleTasks)
-	}
-	defer func() {
-		close(s.tasks)
-		handlers.Wait()
-	}()
 	for range s.opts.Workers {
 		wg.Go(func() {
 			if err := s.worker(ctx); !errors.Is(err, net.ErrClosed) {
@@ -194,6 +202,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	<-ctx.Done()
 	s.conn.Close()
 	wg.Wait()
+	close(s.tasks)
+	handlers.Wait()
+	close(s.replies)
+	sender.Wait()
 	close(errc)
 	return <-errc
 }
@@ -221,22 +233,41 @@ const batch = 32
 // room for jumbo frames.
 const maxDatagram = 9216
 
-// slot is one request of a batch and its reply, reused from batch to batch.
+// maxPending bounds the requests waiting for, or in, a lease store commit;
+// when all are taken the workers stop reading and the kernel's socket
+// queue absorbs (then drops) the excess. handlerGoroutines handle them;
+// enough that the store's group commit sees every request a commit's
+// fsync time brings at full load.
+const (
+	maxPending        = 1024
+	handlerGoroutines = 256
+)
+
+// slot is one request and its reply, reused from request to request.
 type slot struct {
 	req, reply dhcpv4.Message
 	buf        []byte
 	out        netio.Reply
 }
 
-// worker reads batches and answers them until the socket closes. A store
-// commit is waited for until ctx ends (the server stops): a stuck disk
-// stops the answers that need it, and nothing else would be better.
-//
-// Requests that write a lease (REQUEST, RELEASE, DECLINE, BOOTP) are
-// handled concurrently, each waiting for its own store commit, so the
-// commits of a whole batch (and of the other workers' batches) share one
-// fsync. Replies that write nothing (OFFER, INFORM's ACK) are sent first,
-// without waiting for the disk.
+// pending is a request that writes a lease, on its way from a worker to a
+// handling goroutine and then, with its reply, to the sender. It owns a
+// copy of the datagram, so the worker can read on.
+type pending struct {
+	slot
+	pkt  netio.Packet
+	data []byte
+	st   *state
+}
+
+// worker reads batches until the socket closes. Requests that write
+// nothing to the lease store (DISCOVER, INFORM) it answers at once, a
+// batch of replies per sendmmsg. Requests that write a lease (REQUEST,
+// RELEASE, DECLINE, BOOTP) it hands to the handling goroutines and reads
+// on: each waits for its own commit, the store's group commit joins all
+// that are waiting into one fsync, and the sender sends their replies in
+// batches. Commits are waited for until ctx ends (the server stops): a
+// stuck disk stops only the answers that need it.
 func (s *Server) worker(ctx context.Context) error {
 	pkts := make([]netio.Packet, batch)
 	slots := make([]slot, batch)
@@ -245,72 +276,90 @@ func (s *Server) worker(ctx context.Context) error {
 		slots[i].buf = make([]byte, 0, 1500)
 	}
 	now := make([]netio.Reply, 0, batch)
-	later := make([]netio.Reply, 0, batch)
-	writes := make([]int, 0, batch)
-	ok := make([]bool, batch)
-	var wg sync.WaitGroup
 	for {
 		n, err := s.conn.ReadBatch(pkts)
 		if err != nil {
 			return err
 		}
 		s.counters.Received.Add(uint64(n))
-		now, later, writes = now[:0], later[:0], writes[:0]
+		now = now[:0]
 		s.mu.RLock()
 		st := s.state
 		for i := range n {
-			sl := &slots[i]
-			ok[i] = false
-			if err := sl.req.UnmarshalBinary(pkts[i].Data()); err != nil {
+			sl, p := &slots[i], &pkts[i]
+			if err := sl.req.UnmarshalBinary(p.Data()); err != nil {
 				s.counters.Malformed.Add(1)
-				s.log.Debug("malformed packet dropped", "src", pkts[i].Src, "err", err)
+				s.log.Debug("malformed packet dropped", "src", p.Src, "err", err)
 				continue
 			}
 			if writesLease(&sl.req) {
-				writes = append(writes, i)
+				s.dispatch(st, p)
 				continue
 			}
-			if s.handle(ctx, st, &pkts[i], sl) {
+			if s.handle(ctx, st, p, sl) {
 				now = append(now, sl.out)
 			}
 		}
-		s.send(now)
-		if len(writes) == 1 {
-			i := writes[0]
-			ok[i] = s.handle(ctx, st, &pkts[i], &slots[i])
-		} else {
-			wg.Add(len(writes))
-			for _, i := range writes {
-				s.tasks <- task{ctx: ctx, st: st, p: &pkts[i], sl: &slots[i], ok: &ok[i], wg: &wg}
-			}
-			wg.Wait()
-		}
 		s.mu.RUnlock()
-		for _, i := range writes {
-			if ok[i] {
-				later = append(later, slots[i].out)
-			}
-		}
-		s.send(later)
+		s.send(now)
 	}
 }
 
-// task is a request handed to a handling goroutine.
-type task struct {
-	ctx context.Context
-	st  *state
-	p   *netio.Packet
-	sl  *slot
-	ok  *bool
-	wg  *sync.WaitGroup
+// dispatch hands a request that writes a lease to the handling goroutines.
+// The caller holds s.mu read-locked, so Reload waits for it (inflight).
+func (s *Server) dispatch(st *state, p *netio.Packet) {
+	t := <-s.free
+	t.data = append(t.data[:0], p.Data()...)
+	t.pkt = *p
+	t.pkt.Buf, t.pkt.N = t.data, len(t.data)
+	t.st = st
+	s.inflight.Add(1)
+	s.tasks <- t
 }
 
-// handleTasks handles tasks until the channel closes. The goroutines live as
-// long as the server, so their stacks grow once, not per request.
-func (s *Server) handleTasks() {
+// handleTasks handles dispatched requests until the channel closes. The
+// goroutines live as long as the server, so their stacks grow once, not
+// per request.
+func (s *Server) handleTasks(ctx context.Context) {
 	for t := range s.tasks {
-		*t.ok = s.handle(t.ctx, t.st, t.p, t.sl)
-		t.wg.Done()
+		ok := t.req.UnmarshalBinary(t.data) == nil && s.handle(ctx, t.st, &t.pkt, &t.slot)
+		t.st = nil
+		s.inflight.Done()
+		if ok {
+			s.replies <- t
+		} else {
+			s.free <- t
+		}
+	}
+}
+
+// sendReplies sends the replies of dispatched requests, as many per
+// sendmmsg as are ready, until the channel closes.
+func (s *Server) sendReplies() {
+	ts := make([]*pending, 0, batch)
+	out := make([]netio.Reply, 0, batch)
+	for t := range s.replies {
+		ts = append(ts[:0], t)
+	more:
+		for len(ts) < batch {
+			select {
+			case t, ok := <-s.replies:
+				if !ok {
+					break more
+				}
+				ts = append(ts, t)
+			default:
+				break more
+			}
+		}
+		out = out[:0]
+		for _, t := range ts {
+			out = append(out, t.out)
+		}
+		s.send(out)
+		for _, t := range ts {
+			s.free <- t
+		}
 	}
 }
 
@@ -334,6 +383,9 @@ func (s *Server) send(out []netio.Reply) {
 		s.counters.Replied.Add(uint64(sent))
 		if err == nil {
 			return
+		}
+		if errors.Is(err, net.ErrClosed) {
+			return // stopping
 		}
 		s.log.Warn("reply not sent", "dst", out[sent].Dst, "err", err)
 		out = out[sent+1:]
