@@ -18,6 +18,13 @@ import (
 // moves when [Config.BatchSize] is zero.
 const DefaultBatchSize = 64
 
+// DefaultReadBuffer is the receive buffer asked for when
+// [Config.ReadBuffer] is zero: room for about two thousand requests, so a
+// burst (a building powering up, a relay flushing its queue) waits in the
+// socket instead of being dropped. Linux's default, 208 KiB, holds about a
+// hundred.
+const DefaultReadBuffer = 4 << 20
+
 // Errors returned by [Conn.Send] and [Conn.SendBatch] for replies they refuse
 // before any system call. They are wrapped; test with errors.Is.
 var (
@@ -47,8 +54,9 @@ type Config struct {
 	// BatchSize is the most datagrams moved per recvmmsg or sendmmsg call;
 	// zero means [DefaultBatchSize].
 	BatchSize int
-	// ReadBuffer sets SO_RCVBUF in bytes when positive. The kernel caps it at
-	// net.core.rmem_max.
+	// ReadBuffer is the socket's receive buffer in bytes; zero means
+	// [DefaultReadBuffer]. With CAP_NET_ADMIN it is set with SO_RCVBUFFORCE,
+	// else with SO_RCVBUF, which the kernel caps at net.core.rmem_max.
 	ReadBuffer int
 	// DisableL2 skips opening the AF_PACKET socket, so Listen needs no
 	// CAP_NET_RAW; replies with HWAddr then fail with [ErrNoL2].
@@ -167,10 +175,13 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 	}
 	c.uc = pconn.(*net.UDPConn)
 	c.port = uint16(c.uc.LocalAddr().(*net.UDPAddr).Port)
+	if cfg.ReadBuffer == 0 {
+		cfg.ReadBuffer = DefaultReadBuffer
+	}
 	if cfg.ReadBuffer > 0 {
-		if err := c.uc.SetReadBuffer(cfg.ReadBuffer); err != nil {
+		if err := setReadBuffer(c.uc, cfg.ReadBuffer); err != nil {
 			c.uc.Close()
-			return nil, fmt.Errorf("netio: SO_RCVBUF %d: %w", cfg.ReadBuffer, err)
+			return nil, fmt.Errorf("netio: receive buffer of %d bytes: %w", cfg.ReadBuffer, err)
 		}
 	}
 	c.pc = ipv4.NewPacketConn(c.uc)
@@ -197,6 +208,23 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 	}
 	c.spool.New = func() any { return newSendScratch(c.batch) }
 	return c, nil
+}
+
+// setReadBuffer sets the receive buffer, past net.core.rmem_max when the
+// process may (SO_RCVBUFFORCE needs CAP_NET_ADMIN).
+func setReadBuffer(uc *net.UDPConn, n int) error {
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) == nil {
+			return
+		}
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+	})
+	return errors.Join(err, serr)
 }
 
 // LocalPort returns the UDP port the Conn is bound to.

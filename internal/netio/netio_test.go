@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -402,5 +403,27 @@ func TestSendAllocations(t *testing.T) {
 	t.Logf("%.1f allocations per Send+ReadBatch", allocs)
 	if allocs > maxAllocsPerRoundTrip {
 		t.Errorf("%.1f allocations per Send+ReadBatch, want at most %d", allocs, maxAllocsPerRoundTrip)
+	}
+}
+
+// TestReadBufferHoldsABurst: the socket's receive buffer is the default
+// asked for (Linux reports twice the size set), past net.core.rmem_max
+// when running as root, so a burst of requests is queued, not dropped.
+func TestReadBufferHoldsABurst(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SO_RCVBUFFORCE needs root (CAP_NET_ADMIN)")
+	}
+	c := listenLoopback(t)
+	rc, err := c.uc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	var serr error
+	if err := rc.Control(func(fd uintptr) { got, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) }); err != nil || serr != nil {
+		t.Fatal(err, serr)
+	}
+	if got < DefaultReadBuffer {
+		t.Errorf("SO_RCVBUF = %d, want at least %d", got, DefaultReadBuffer)
 	}
 }
