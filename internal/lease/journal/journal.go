@@ -35,19 +35,20 @@
 // Compaction: when the records exceed both Options.CompactMinBytes and
 // twice the size of a snapshot of the live leases, the writer starts
 // generation gen+1 (a new preallocated log, fsynced with its directory),
-// copies the index (8 bytes a lease; no lock needed as the writer is its only
+// copies the index (4 bytes a lease; no lock needed as the writer is its only
 // mutator) and goes on committing, while a background goroutine writes
 // snap-<gen+1>.tmp, fsyncs it, renames it into place, fsyncs the directory
 // and deletes the older generation. Puts wait only for the new log and the
 // copy (tens of milliseconds at a million leases).
 //
 // Memory: the encoded leases (about 60 to 120 bytes each, and a length
-// byte) sit in 1 MiB chunks, indexed by a map from address to a 32-bit
-// reference: no pointer per lease, no allocation per lease, about 80 bytes
-// a lease in all. Replaced leases leave garbage in the chunks; when it
-// outweighs the live bytes, the writer repacks them (one pass under the
-// write lock). References address 4 GiB of chunks; a change that would need
-// more is refused before it is written.
+// byte) sit in 1 MiB chunks, indexed by a hash table from address to a
+// 32-bit reference (index.go): no pointer per lease, no allocation per
+// lease, 12 bytes of index a lease. Readers go through the arena in order
+// (refs sorted), not at random. Replaced leases leave garbage in the
+// chunks; when it outweighs the live bytes, the writer repacks them (one
+// pass under the write lock). References address 4 GiB of chunks; a change
+// that would need more is refused before it is written.
 //
 // Load hands out leases that own their bytes; LoadShared, for the
 // allocator's start-up, hands out leases that share the store's memory
@@ -115,9 +116,10 @@ type Store struct {
 	log      *slog.Logger
 	lockFile *os.File
 
-	mu sync.RWMutex
-	m  map[uint32]ref // encoded lease in a, by address; only the writer changes them
-	a  arena
+	mu   sync.RWMutex
+	m    index // encoded lease in a, by address; only the writer changes them
+	a    arena
+	shut bool // m and a are gone (Close)
 
 	// Owned by the writer goroutine (and by Open before it starts).
 	f          *os.File // newest log
@@ -243,7 +245,7 @@ func (s *Store) recover(ctx context.Context) error {
 			total += info.Size()
 		}
 	}
-	s.m = make(map[uint32]ref, min(total/80, 4<<20))
+	s.m.reserve(int(min(total/80, 4<<20)))
 	var base uint64
 	if len(snaps) > 0 {
 		base = slices.Max(snaps)
@@ -438,17 +440,15 @@ func key(a [4]byte) uint32 {
 }
 
 func (s *Store) set(k uint32, enc []byte) {
-	if old, ok := s.m[k]; ok {
+	if old, ok := s.m.set(k, s.a.add(enc)); ok {
 		s.liveBytes -= int64(minPutBytes + s.a.drop(old))
 	}
-	s.m[k] = s.a.add(enc)
 	s.liveBytes += int64(minPutBytes + len(enc))
 }
 
 func (s *Store) del(k uint32) {
-	if old, ok := s.m[k]; ok {
+	if old, ok := s.m.del(k); ok {
 		s.liveBytes -= int64(minPutBytes + s.a.drop(old))
-		delete(s.m, k)
 	}
 }
 
@@ -467,9 +467,7 @@ func (s *Store) repack() {
 	defer s.mu.Unlock()
 	old := s.a.chunks
 	s.a = arena{}
-	for k, r := range s.m {
-		s.m[k] = s.a.add(get(old, r))
-	}
+	s.m.remap(func(r ref) ref { return s.a.add(get(old, r)) })
 }
 
 // startLog creates log-<gen> with its header and preallocated zeros, synced
@@ -723,7 +721,7 @@ func (s *Store) shutdown() {
 	}
 	s.closeErr = s.f.Close()
 	s.mu.Lock()
-	s.m, s.a = nil, arena{}
+	s.m, s.a, s.shut = index{}, arena{}, true
 	s.mu.Unlock()
 }
 
@@ -744,13 +742,10 @@ func (s *Store) maybeCompact() {
 		s.retryAt = 2 * s.diskBytes
 		return
 	}
-	vals := view{chunks: s.a.chunks, refs: make([]ref, 0, len(s.m))}
-	for _, r := range s.m {
-		vals.refs = append(vals.refs, r)
-	}
+	vals := view{chunks: s.a.chunks, refs: s.m.appendRefs(make([]ref, 0, s.m.len()))}
 	s.compacting = true
 	go func() {
-		slices.Sort(vals.refs) // read the arena in order
+		sortRefs(vals.refs, make([]ref, len(vals.refs))) // read the arena in order
 		size, err := s.writeSnapshot(gen, vals)
 		s.compactDone <- compactResult{gen, size, err}
 	}()
@@ -857,12 +852,9 @@ type view struct {
 // once, not at random.
 func (s *Store) values() view {
 	s.mu.RLock()
-	v := view{chunks: s.a.chunks, refs: make([]ref, 0, len(s.m))}
-	for _, r := range s.m {
-		v.refs = append(v.refs, r)
-	}
+	v := view{chunks: s.a.chunks, refs: s.m.appendRefs(make([]ref, 0, s.m.len()))}
 	s.mu.RUnlock()
-	slices.Sort(v.refs)
+	sortRefs(v.refs, make([]ref, len(v.refs)))
 	return v
 }
 
@@ -870,7 +862,7 @@ func (s *Store) values() view {
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.m)
+	return s.m.len()
 }
 
 // Get returns the lease of addr.
@@ -884,10 +876,10 @@ func (s *Store) Get(ctx context.Context, addr netip.Addr) (lease.Lease, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.m == nil {
+	if s.shut {
 		return l, lease.ErrClosed // closed since the check
 	}
-	r, ok := s.m[key(addr.As4())]
+	r, ok := s.m.get(key(addr.As4()))
 	if !ok {
 		return l, fmt.Errorf("lease %v: %w", addr, lease.ErrNotFound)
 	}
