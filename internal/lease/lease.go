@@ -124,6 +124,15 @@ func MakeKey(clientID []byte, hwType uint8, hwAddr []byte) ClientKey {
 	return ClientKey("h" + string([]byte{hwType}) + string(hwAddr))
 }
 
+// AppendKey appends the bytes of MakeKey(clientID, hwType, hwAddr) to b, for
+// callers that look a client up without making a string.
+func AppendKey(b, clientID []byte, hwType uint8, hwAddr []byte) []byte {
+	if len(clientID) > 0 {
+		return append(append(b, 'i'), clientID...)
+	}
+	return append(append(b, 'h', hwType), hwAddr...)
+}
+
 // Errors returned by stores.
 var (
 	ErrNotFound = errors.New("lease not found")
