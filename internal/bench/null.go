@@ -21,9 +21,8 @@ type NullConfig struct {
 	// Workers is the number of goroutines reading and answering batches;
 	// 0 means 2, the server's default, so the two share a socket setup.
 	Workers int
-	// ReadBuffer sets SO_RCVBUF in bytes when positive (capped by the
-	// kernel at net.core.rmem_max); 0 keeps the kernel's default, as the
-	// server does.
+	// ReadBuffer is the socket's receive buffer in bytes; 0 means netio's
+	// default, which the server uses too (see netio.Config.ReadBuffer).
 	ReadBuffer int
 }
 

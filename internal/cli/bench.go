@@ -148,9 +148,9 @@ workers as "bootd serve", so the rate it sustains under "bootd bench" is
 the ceiling of the packet path, and a server's rate divided by it is
 what the server's own work leaves of that ceiling.
 
-Like the server, it leaves the socket's receive buffer at the kernel's
-default (net.core.rmem_default) unless --read-buffer says otherwise; under
-bursts a small buffer overflows, and the generator sees drops.
+Its socket's receive buffer is the server's unless --read-buffer says
+otherwise; a buffer smaller than the generator's window overflows under
+bursts, and the generator sees drops.
 
 It runs until SIGINT or SIGTERM, then prints the packets it received and
 answered. It needs root to bind port 67.
@@ -160,7 +160,7 @@ answered. It needs root to bind port 67.
 			var ifaces stringList
 			fs.Var(&ifaces, "iface", "answer requests from interface `IF` only (repeatable; default: all)")
 			workers := fs.Int("workers", 0, "`N` goroutines reading and answering (default: the server's, 2)")
-			readBuf := fs.Int("read-buffer", 0, "socket receive buffer of `BYTES` (default: the kernel's, as the server)")
+			readBuf := fs.Int("read-buffer", 0, "socket receive buffer of `BYTES` (default: the server's, netio's default)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected argument %q", args[0])
