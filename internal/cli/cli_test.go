@@ -51,8 +51,8 @@ func TestCommandTable(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
 	for _, c := range commands() {
-		if c.name == "" || strings.ContainsAny(c.name, " -") {
-			t.Errorf("command name %q: want one word", c.name)
+		if c.name == "" || strings.Contains(c.name, " ") || strings.HasPrefix(c.name, "-") || strings.HasSuffix(c.name, "-") {
+			t.Errorf("command name %q: want one word, words joined by dashes", c.name)
 		}
 		if seen[c.name] {
 			t.Errorf("command %q listed twice", c.name)
