@@ -17,12 +17,27 @@
 //   - memory is proportional to the leases, not to the pool size: a /8
 //     pool costs nothing at start-up.
 //
-// The lock is held only for map and list operations, never across the
+// The lock is held only for table and list operations, never across the
 // store's I/O.
+//
+// Memory: about 75 bytes a lease (BenchmarkNew), none of it pointers for
+// the garbage collector to follow. Every address the allocator knows has an
+// entry, kept by value in pages and found through a hash table of 64-bit
+// slots; every client key it has seen is stored once, in append-only
+// chunks, and numbered, and entries name their client by number. Two
+// different keys are never taken for one client: a lookup by key compares
+// the key itself, not only its hash. The expiry heap holds each entry at
+// most once, however often its lease is renewed. Client keys are never
+// forgotten while the allocator lives, since an address remembers its last
+// client and a client its last address; a server builds a new allocator on
+// reload, which forgets the clients that hold no lease.
+//
+// Start-up: New sizes its tables from the store's Len, when it has one,
+// and loads with its LoadShared, when it has one, which hands out leases
+// without copying them (journal.Store has both).
 package alloc
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -34,10 +49,23 @@ import (
 	"bootd/internal/lease"
 )
 
-// Store is what the allocator needs of a lease store.
+// Store is what the allocator needs of a lease store. New keeps nothing of
+// a lease given to Load's fn after fn returns.
+//
+// A store may also have these methods, which New uses when it finds them:
+//
+//	Len() int  // how many leases Load will give, to size the tables once
+//	LoadShared(ctx context.Context, fn func(*lease.Lease) error) error
+//	           // Load, but the lease and its slices are fn's only during the call
 type Store interface {
 	Put(ctx context.Context, l *lease.Lease) error
 	Load(ctx context.Context, fn func(*lease.Lease) error) error
+}
+
+type storeLen interface{ Len() int }
+
+type sharedLoader interface {
+	LoadShared(ctx context.Context, fn func(*lease.Lease) error) error
 }
 
 // Errors returned by the allocator.
@@ -49,6 +77,10 @@ var (
 	// ErrNotHeld: the client does not hold the address (release, decline).
 	ErrNotHeld = errors.New("address not held by this client")
 )
+
+// maxKeyLen bounds a client key: a lease whose key is longer could not be
+// stored anyway, as its encoding would pass lease.MaxEncodedLen.
+const maxKeyLen = lease.MaxEncodedLen
 
 // Range is one pool: the addresses First to Last, less Excluded (the
 // reserved addresses inside it).
@@ -65,19 +97,23 @@ type Allocator struct {
 	store Store
 	now   func() time.Time
 
-	mu       sync.Mutex
-	byAddr   map[uint32]*entry
-	byClient map[lease.ClientKey]uint32
-	pools    []*pool
-	expiry   expiryHeap
+	mu      sync.Mutex
+	byAddr  addrIndex    // address → entry
+	ents    pages[entry] // by index
+	unused  []uint32     // entries free for reuse
+	clients clientSet    // client key → client, and the client's address
+	pools   []*pool
+	expiry  expiryHeap
 }
 
 // entry is what the allocator remembers of an address.
 type entry struct {
-	key     lease.ClientKey
+	expires int64  // unix nanoseconds; 0 = never
+	addr    uint32 // the address
+	client  uint32 // who holds or held it (clientSet)
+	heap    uint32 // position in the expiry heap plus one, 0 if not there
 	state   lease.State
-	expires int64 // unix nanoseconds; 0 = never
-	pending bool  // a Commit is writing this entry
+	pending bool // a Commit is writing this entry
 }
 
 func (e *entry) activeAt(now int64) bool {
@@ -123,11 +159,12 @@ func (p *pool) popFree() (uint32, bool) {
 // now is the clock (time.Now in production).
 func New(ctx context.Context, store Store, now func() time.Time, ranges []Range) (*Allocator, error) {
 	a := &Allocator{
-		store:    store,
-		now:      now,
-		byAddr:   make(map[uint32]*entry),
-		byClient: make(map[lease.ClientKey]uint32),
+		store:   store,
+		now:     now,
+		clients: newClientSet(),
 	}
+	a.byAddr.seed = uint32(a.clients.hash("addr"))
+	a.expiry.ents = &a.ents
 	for i, r := range ranges {
 		p, err := newPool(r)
 		if err != nil {
@@ -140,35 +177,54 @@ func New(ctx context.Context, store Store, now func() time.Time, ranges []Range)
 		}
 		a.pools = append(a.pools, p)
 	}
+	if s, ok := store.(storeLen); ok {
+		n := s.Len()
+		a.byAddr.t.reserve(n)
+		a.ents.reserve(n)
+		a.clients.reserve(n)
+		a.expiry.items = make([]uint32, 0, n)
+	}
+	load := store.Load
+	if s, ok := store.(sharedLoader); ok {
+		load = s.LoadShared
+	}
 	type freed struct {
 		addr uint32
 		at   int64
 	}
 	var free []freed
 	now0 := now().UnixNano()
-	err := store.Load(ctx, func(l *lease.Lease) error {
+	var kb []byte
+	err := load(ctx, func(l *lease.Lease) error {
 		if !l.Addr.Is4() {
 			return nil
 		}
 		k := u32(l.Addr)
-		e := &entry{key: l.Key(), state: l.State}
+		kb = lease.AppendKey(kb[:0], l.ClientID, l.HWType, l.HWAddr)
+		if len(kb) > maxKeyLen {
+			return fmt.Errorf("lease %v: client key of %d bytes", l.Addr, len(kb))
+		}
+		v := entry{addr: k, client: a.clients.intern(string(kb)), state: l.State}
 		if !l.Expires.IsZero() {
-			e.expires = l.Expires.UnixNano()
+			v.expires = l.Expires.UnixNano()
 		}
-		if e.state == lease.Offered {
+		if v.state == lease.Offered {
 			// Offers are not kept across restarts; the client will ask again.
-			e.state, e.expires = lease.Expired, now0
+			v.state, v.expires = lease.Expired, now0
 		}
-		a.byAddr[k] = e
+		idx := a.entryFor(k)
+		a.expiry.remove(idx) // a store keyed by address gives each once; in case not
+		e := a.ents.at(idx)
+		*e = v
 		if e.state != lease.Declined {
 			// A client with several leases keeps the one that lasts longest.
-			if old, ok := a.byClient[e.key]; !ok || until(a.byAddr[old]) < until(e) {
-				a.byClient[e.key] = k
+			if c := a.clients.at(e.client); !c.has || until(a.entryOf(c.addr)) < until(e) {
+				c.has, c.addr = true, k
 			}
 		}
 		if e.activeAt(now0) {
 			if e.expires != 0 {
-				heap.Push(&a.expiry, expiryItem{at: e.expires, addr: k})
+				a.expiry.push(idx)
 			}
 		} else {
 			free = append(free, freed{k, e.expires})
@@ -188,9 +244,13 @@ func New(ctx context.Context, store Store, now func() time.Time, ranges []Range)
 	return a, nil
 }
 
-// until orders entries by end of lease, a lease that never ends last.
+// until orders entries by end of lease, a lease that never ends last; no
+// entry at all comes first.
 func until(e *entry) int64 {
-	if e.expires == 0 {
+	switch {
+	case e == nil:
+		return -1 << 63
+	case e.expires == 0:
 		return 1<<63 - 1
 	}
 	return e.expires
@@ -220,6 +280,42 @@ func (a *Allocator) poolOf(addr uint32) *pool {
 	return nil
 }
 
+// entryOf returns the entry of addr, or nil. The pointer stays good while
+// the entry is not deleted.
+func (a *Allocator) entryOf(addr uint32) *entry {
+	idx, ok := a.byAddr.get(addr)
+	if !ok {
+		return nil
+	}
+	return a.ents.at(idx)
+}
+
+// entryFor returns the index of the entry of addr, adding an empty one
+// (state 0, inactive) if there is none.
+func (a *Allocator) entryFor(addr uint32) uint32 {
+	if idx, ok := a.byAddr.get(addr); ok {
+		return idx
+	}
+	var idx uint32
+	if n := len(a.unused); n > 0 {
+		idx, a.unused = a.unused[n-1], a.unused[:n-1]
+	} else {
+		idx = a.ents.add()
+	}
+	*a.ents.at(idx) = entry{addr: addr}
+	a.byAddr.set(addr, idx)
+	return idx
+}
+
+// deleteEntry forgets an address.
+func (a *Allocator) deleteEntry(idx uint32) {
+	a.expiry.remove(idx)
+	e := a.ents.at(idx)
+	a.byAddr.delete(e.addr)
+	*e = entry{}
+	a.unused = append(a.unused, idx)
+}
+
 // Request says what a client asks for.
 type Request struct {
 	Key       lease.ClientKey
@@ -233,6 +329,9 @@ type Request struct {
 // requested address if it is free, else a free address of the first pool
 // that has one. ErrExhausted when none has.
 func (a *Allocator) Offer(r Request) (netip.Addr, error) {
+	if len(r.Key) > maxKeyLen {
+		return netip.Addr{}, fmt.Errorf("offer: client key of %d bytes, over %d", len(r.Key), maxKeyLen)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now().UnixNano()
@@ -249,12 +348,21 @@ func (a *Allocator) Offer(r Request) (netip.Addr, error) {
 		}
 		return false
 	}
-	if cur, ok := a.byClient[r.Key]; ok && allowed(cur) && a.freeFor(cur, r.Key, now) {
-		return a.holdLocked(cur, r.Key, now, r.Hold), nil
+	cid, known := a.clients.find(string(r.Key))
+	if known {
+		if c := a.clients.at(cid); c.has && allowed(c.addr) && a.freeFor(c.addr, cid, true, now) {
+			return a.holdLocked(c.addr, cid, now, r.Hold), nil
+		}
+	}
+	hold := func(addr uint32) netip.Addr {
+		if !known {
+			cid, known = a.clients.intern(string(r.Key)), true
+		}
+		return a.holdLocked(addr, cid, now, r.Hold)
 	}
 	if r.Requested.Is4() {
-		if req := u32(r.Requested); allowed(req) && a.freeFor(req, r.Key, now) {
-			return a.holdLocked(req, r.Key, now, r.Hold), nil
+		if req := u32(r.Requested); allowed(req) && a.freeFor(req, cid, known, now) {
+			return hold(req), nil
 		}
 	}
 	for _, id := range r.Pools {
@@ -270,30 +378,30 @@ func (a *Allocator) Offer(r Request) (netip.Addr, error) {
 			if p.isExcluded(k) {
 				continue
 			}
-			if _, known := a.byAddr[k]; known {
+			if _, seen := a.byAddr.get(k); seen {
 				// Known addresses come back through the free list.
 				continue
 			}
-			return a.holdLocked(k, r.Key, now, r.Hold), nil
+			return hold(k), nil
 		}
 		for {
 			k, ok := p.popFree()
 			if !ok {
 				break
 			}
-			if a.freeFor(k, r.Key, now) && !p.isExcluded(k) {
-				return a.holdLocked(k, r.Key, now, r.Hold), nil
+			if a.freeFor(k, cid, known, now) && !p.isExcluded(k) {
+				return hold(k), nil
 			}
 		}
 	}
 	return netip.Addr{}, ErrExhausted
 }
 
-// freeFor reports whether addr may be given to the client with key: not
-// held by anyone else, not quarantined.
-func (a *Allocator) freeFor(addr uint32, key lease.ClientKey, now int64) bool {
-	e, ok := a.byAddr[addr]
-	if !ok {
+// freeFor reports whether addr may be given to client cid (known false:
+// a client never seen): not held by anyone else, not quarantined.
+func (a *Allocator) freeFor(addr, cid uint32, known bool, now int64) bool {
+	e := a.entryOf(addr)
+	if e == nil {
 		return true
 	}
 	if e.pending {
@@ -302,35 +410,36 @@ func (a *Allocator) freeFor(addr uint32, key lease.ClientKey, now int64) bool {
 	if e.state == lease.Declined {
 		return !e.activeAt(now)
 	}
-	return e.key == key || !e.activeAt(now)
+	return (known && e.client == cid) || !e.activeAt(now)
 }
 
-func (a *Allocator) holdLocked(addr uint32, key lease.ClientKey, now int64, hold time.Duration) netip.Addr {
-	e, ok := a.byAddr[addr]
-	if ok && e.key == key && e.state == lease.Bound && e.activeAt(now) {
+func (a *Allocator) holdLocked(addr, cid uint32, now int64, hold time.Duration) netip.Addr {
+	if e := a.entryOf(addr); e != nil && e.client == cid && e.state == lease.Bound && e.activeAt(now) {
 		// The client's own bound lease: an offer does not shorten it.
 		return addrOf(addr)
 	}
-	a.setOwner(addr, key)
-	exp := now + int64(hold)
-	a.byAddr[addr] = &entry{key: key, state: lease.Offered, expires: exp}
-	heap.Push(&a.expiry, expiryItem{at: exp, addr: addr})
+	a.setOwner(addr, cid)
+	idx := a.entryFor(addr)
+	e := a.ents.at(idx)
+	e.client, e.state, e.expires, e.pending = cid, lease.Offered, now+int64(hold), false
+	a.expiry.push(idx)
 	return addrOf(addr)
 }
 
-// setOwner makes addr the current address of key, dropping the client's
-// claim on its previous address.
-func (a *Allocator) setOwner(addr uint32, key lease.ClientKey) {
-	if old, ok := a.byClient[key]; ok && old != addr {
-		if e := a.byAddr[old]; e != nil && e.key == key && e.state == lease.Offered && !e.pending {
+// setOwner makes addr the current address of client cid, dropping the
+// client's claim on its previous address.
+func (a *Allocator) setOwner(addr, cid uint32) {
+	c := a.clients.at(cid)
+	if c.has && c.addr != addr {
+		if e := a.entryOf(c.addr); e != nil && e.client == cid && e.state == lease.Offered && !e.pending {
 			// An unaccepted offer of another address goes back to its pool.
 			e.state = lease.Expired
-			if p := a.poolOf(old); p != nil {
-				p.pushFree(old)
+			if p := a.poolOf(c.addr); p != nil {
+				p.pushFree(c.addr)
 			}
 		}
 	}
-	a.byClient[key] = addr
+	c.has, c.addr = true, addr
 }
 
 // Commit records l (normally Bound, from a REQUEST) durably and makes its
@@ -341,44 +450,60 @@ func (a *Allocator) Commit(ctx context.Context, l *lease.Lease) error {
 		return fmt.Errorf("commit: %v is not an IPv4 address", l.Addr)
 	}
 	k := u32(l.Addr)
-	key := l.Key()
+	var kb [64]byte
+	key := lease.AppendKey(kb[:0], l.ClientID, l.HWType, l.HWAddr)
+	if len(key) > maxKeyLen {
+		return fmt.Errorf("commit %v: client key of %d bytes, over %d", l.Addr, len(key), maxKeyLen)
+	}
 	a.mu.Lock()
 	now := a.now().UnixNano()
-	if !a.freeFor(k, key, now) {
+	cid, known := a.clients.find(string(key))
+	if !a.freeFor(k, cid, known, now) {
 		a.mu.Unlock()
 		return ErrConflict
 	}
-	prev, hadPrev := a.byAddr[k]
+	if !known {
+		cid = a.clients.intern(string(key))
+	}
+	_, hadPrev := a.byAddr.get(k)
+	idx := a.entryFor(k)
+	e := a.ents.at(idx)
+	prev, prevQueued := *e, e.heap != 0
+	a.expiry.remove(idx)
 	var exp int64
 	if !l.Expires.IsZero() {
 		exp = l.Expires.UnixNano()
 	}
-	e := &entry{key: key, state: l.State, expires: exp, pending: true}
-	a.byAddr[k] = e
+	*e = entry{addr: k, client: cid, state: l.State, expires: exp, pending: true}
 	a.mu.Unlock()
 
 	err := a.store.Put(ctx, l)
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	// While pending, nothing else changes the entry, and entries stay put.
 	if err != nil {
 		if hadPrev {
-			a.byAddr[k] = prev
+			prev.heap = 0
+			*e = prev
+			if prevQueued {
+				a.expiry.push(idx)
+			}
 		} else {
-			delete(a.byAddr, k)
+			a.deleteEntry(idx)
 		}
 		return fmt.Errorf("commit %v: %w", l.Addr, err)
 	}
 	e.pending = false
 	if l.State == lease.Declined {
-		if cur, ok := a.byClient[key]; ok && cur == k {
-			delete(a.byClient, key)
+		if c := a.clients.at(cid); c.has && c.addr == k {
+			c.has = false
 		}
 	} else {
-		a.setOwner(k, key)
+		a.setOwner(k, cid)
 	}
 	if exp != 0 {
-		heap.Push(&a.expiry, expiryItem{at: exp, addr: k})
+		a.expiry.push(idx)
 	}
 	if !e.activeAt(now) {
 		if p := a.poolOf(k); p != nil {
@@ -415,10 +540,13 @@ func (a *Allocator) checkHeld(l *lease.Lease) error {
 	if !l.Addr.Is4() {
 		return ErrNotHeld
 	}
+	var kb [64]byte
+	key := lease.AppendKey(kb[:0], l.ClientID, l.HWType, l.HWAddr)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	e, ok := a.byAddr[u32(l.Addr)]
-	if !ok || e.key != l.Key() || e.pending || !e.activeAt(a.now().UnixNano()) || e.state == lease.Declined {
+	cid, known := a.clients.find(string(key))
+	e := a.entryOf(u32(l.Addr))
+	if !known || e == nil || e.client != cid || e.pending || !e.activeAt(a.now().UnixNano()) || e.state == lease.Declined {
 		return ErrNotHeld
 	}
 	return nil
@@ -428,25 +556,34 @@ func (a *Allocator) checkHeld(l *lease.Lease) error {
 func (a *Allocator) Lookup(key lease.ClientKey) (netip.Addr, lease.State, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	k, ok := a.byClient[key]
+	cid, ok := a.clients.find(string(key))
 	if !ok {
 		return netip.Addr{}, 0, false
 	}
-	return addrOf(k), a.byAddr[k].state, true
+	c := a.clients.at(cid)
+	if !c.has {
+		return netip.Addr{}, 0, false
+	}
+	var st lease.State
+	if e := a.entryOf(c.addr); e != nil {
+		st = e.state
+	}
+	return addrOf(c.addr), st, true
 }
 
-// Holder returns the client that holds addr now, if any.
+// Holder returns the client that holds addr now, if any. The key shares
+// the allocator's memory (no copy); it is an ordinary string.
 func (a *Allocator) Holder(addr netip.Addr) (lease.ClientKey, lease.State, bool) {
 	if !addr.Is4() {
 		return "", 0, false
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	e, ok := a.byAddr[u32(addr)]
-	if !ok || !e.activeAt(a.now().UnixNano()) {
+	e := a.entryOf(u32(addr))
+	if e == nil || !e.activeAt(a.now().UnixNano()) {
 		return "", 0, false
 	}
-	return e.key, e.state, true
+	return lease.ClientKey(a.clients.key(e.client)), e.state, true
 }
 
 // Reclaim returns to their pools the addresses whose lease, offer or
@@ -460,17 +597,21 @@ func (a *Allocator) Reclaim() int {
 
 func (a *Allocator) reclaimLocked(now int64) int {
 	n := 0
-	for len(a.expiry) > 0 && a.expiry[0].at <= now {
-		it := heap.Pop(&a.expiry).(expiryItem)
-		e, ok := a.byAddr[it.addr]
-		if !ok || e.pending || e.expires != it.at || e.activeAt(now) {
-			continue // renewed or replaced since
+	for a.expiry.len() > 0 {
+		idx := a.expiry.min()
+		e := a.ents.at(idx)
+		if e.expires > now {
+			break
+		}
+		a.expiry.remove(idx)
+		if e.pending || e.activeAt(now) {
+			continue // a lease that never ends
 		}
 		if e.state == lease.Bound || e.state == lease.Offered {
 			e.state = lease.Expired
 		}
-		if p := a.poolOf(it.addr); p != nil {
-			p.pushFree(it.addr)
+		if p := a.poolOf(e.addr); p != nil {
+			p.pushFree(e.addr)
 		}
 		n++
 	}
@@ -491,30 +632,12 @@ func (a *Allocator) PoolStats(id PoolID) Stats {
 	p := a.pools[id]
 	s := Stats{Size: uint64(p.last-p.first) + 1 - uint64(len(p.excluded))}
 	now := a.now().UnixNano()
-	for k, e := range a.byAddr {
-		if p.contains(k) && e.activeAt(now) {
+	a.byAddr.all(func(idx uint32) {
+		if e := a.ents.at(idx); p.contains(e.addr) && e.activeAt(now) {
 			s.Active++
 		}
-	}
+	})
 	return s
-}
-
-type expiryItem struct {
-	at   int64
-	addr uint32
-}
-
-type expiryHeap []expiryItem
-
-func (h expiryHeap) Len() int           { return len(h) }
-func (h expiryHeap) Less(i, j int) bool { return h[i].at < h[j].at }
-func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiryItem)) }
-func (h *expiryHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return it
 }
 
 func u32(a netip.Addr) uint32 {

@@ -1,15 +1,20 @@
 package alloc
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
 	"bootd/internal/lease"
+	"bootd/internal/lease/journal"
 )
 
 // genStore is a Store of n generated leases that writes nothing: Put
@@ -58,9 +63,11 @@ func genLease(l *lease.Lease, hw []byte, i int, now time.Time) {
 	*l = lease.Lease{
 		Addr: genAddr(i), State: lease.Bound, HWType: 1, HWAddr: hw,
 		Start: start, Expires: start.Add(24 * time.Hour),
-		Subnet: netip.MustParsePrefix("10.0.0.0/8"),
+		Subnet: benchSubnet,
 	}
 }
+
+var benchSubnet = netip.MustParsePrefix("10.0.0.0/8")
 
 func genKey(i int) lease.ClientKey {
 	hw := make([]byte, 6)
@@ -208,4 +215,68 @@ func BenchmarkCommit(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkNewFromJournal measures a server's start-up with n bound
+// leases in a journal store: opening the store (open-ms), building the
+// allocator from it (new-ms), and the heap both hold then, per lease.
+func BenchmarkNewFromJournal(b *testing.B) {
+	const n = 1_000_000
+	dir := b.TempDir()
+	f, err := os.Create(filepath.Join(dir, journal.BackupName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	leases := func(yield func(*lease.Lease) bool) {
+		var l lease.Lease
+		hw := make([]byte, 6)
+		for i := range n {
+			genLease(&l, hw, i, benchNow)
+			l.Hostname = "host-" + strconv.Itoa(i)
+			if i%2 == 0 {
+				l.ClientID = append([]byte{1}, hw...)
+			}
+			if !yield(&l) {
+				return
+			}
+		}
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	if err := journal.WriteLeases(w, leases); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	var openTime, newTime time.Duration
+	var heap uint64
+	for b.Loop() {
+		t0 := time.Now()
+		s, err := journal.Open(b.Context(), dir, journal.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		a, err := New(b.Context(), s, benchNowFunc, benchPool)
+		if err != nil {
+			b.Fatal(err)
+		}
+		newTime += time.Since(t1)
+		openTime += t1.Sub(t0)
+		b.StopTimer()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heap = ms.HeapAlloc
+		runtime.KeepAlive(a)
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(openTime.Milliseconds())/float64(b.N), "open-ms")
+	b.ReportMetric(float64(newTime.Milliseconds())/float64(b.N), "new-ms")
+	b.ReportMetric(float64(heap)/n, "heap-B/lease")
 }
