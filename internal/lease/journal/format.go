@@ -65,9 +65,10 @@ var errBadRecord = errors.New("bad record")
 
 // reader reads records from a log or snapshot.
 type reader struct {
-	r   *bufio.Reader
-	off int64 // offset of the next record
-	buf []byte
+	r     *bufio.Reader
+	off   int64 // offset of the next record
+	buf   []byte
+	frame [frameSize]byte // here, not on the stack: io.ReadFull would move it to the heap every call
 }
 
 func newReader(r io.Reader) *reader {
@@ -92,8 +93,8 @@ func (rd *reader) readHeader() error {
 // next returns the payload of the next record, valid until the next call;
 // io.EOF at a clean end, errBadRecord (wrapped) for a damaged or cut record.
 func (rd *reader) next() ([]byte, error) {
-	var f [frameSize]byte
-	n, err := io.ReadFull(rd.r, f[:])
+	f := rd.frame[:]
+	n, err := io.ReadFull(rd.r, f)
 	if err == io.EOF {
 		return nil, io.EOF
 	}
@@ -107,8 +108,10 @@ func (rd *reader) next() ([]byte, error) {
 	if size == 0 || size > maxPayload {
 		return nil, fmt.Errorf("record at %d: length %d: %w", rd.off, size, errBadRecord)
 	}
-	rd.buf = rd.buf[:0]
-	rd.buf = append(rd.buf, make([]byte, size)...)
+	if cap(rd.buf) < int(size) {
+		rd.buf = make([]byte, size)
+	}
+	rd.buf = rd.buf[:size]
 	if n, err := io.ReadFull(rd.r, rd.buf); err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return nil, fmt.Errorf("record at %d: cut after %d of %d bytes: %w", rd.off, n, size, errBadRecord)
