@@ -188,55 +188,17 @@ func New(ctx context.Context, store Store, now func() time.Time, ranges []Range)
 	if s, ok := store.(sharedLoader); ok {
 		load = s.LoadShared
 	}
-	type freed struct {
-		addr uint32
-		at   int64
+	ld := loader{a: a, now: now().UnixNano()}
+	err := load(ctx, ld.add)
+	if err == nil {
+		ld.flush()
 	}
-	var free []freed
-	now0 := now().UnixNano()
-	var kb []byte
-	err := load(ctx, func(l *lease.Lease) error {
-		if !l.Addr.Is4() {
-			return nil
-		}
-		k := u32(l.Addr)
-		kb = lease.AppendKey(kb[:0], l.ClientID, l.HWType, l.HWAddr)
-		if len(kb) > maxKeyLen {
-			return fmt.Errorf("lease %v: client key of %d bytes", l.Addr, len(kb))
-		}
-		v := entry{addr: k, client: a.clients.intern(string(kb)), state: l.State}
-		if !l.Expires.IsZero() {
-			v.expires = l.Expires.UnixNano()
-		}
-		if v.state == lease.Offered {
-			// Offers are not kept across restarts; the client will ask again.
-			v.state, v.expires = lease.Expired, now0
-		}
-		idx := a.entryFor(k)
-		a.expiry.remove(idx) // a store keyed by address gives each once; in case not
-		e := a.ents.at(idx)
-		*e = v
-		if e.state != lease.Declined {
-			// A client with several leases keeps the one that lasts longest.
-			if c := a.clients.at(e.client); !c.has || until(a.entryOf(c.addr)) < until(e) {
-				c.has, c.addr = true, k
-			}
-		}
-		if e.activeAt(now0) {
-			if e.expires != 0 {
-				a.expiry.push(idx)
-			}
-		} else {
-			free = append(free, freed{k, e.expires})
-		}
-		return nil
-	})
 	if err != nil {
 		return nil, fmt.Errorf("loading leases: %w", err)
 	}
 	// Addresses free at start-up are reused oldest first.
-	slices.SortFunc(free, func(x, y freed) int { return cmpInt64(x.at, y.at) })
-	for _, f := range free {
+	slices.SortFunc(ld.free, func(x, y freed) int { return cmpInt64(x.at, y.at) })
+	for _, f := range ld.free {
 		if p := a.poolOf(f.addr); p != nil {
 			p.pushFree(f.addr)
 		}

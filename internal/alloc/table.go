@@ -252,6 +252,12 @@ func (c *clientSet) hash(key string) uint32 {
 	return uint32(h) ^ uint32(h>>32)
 }
 
+// hashBytes is hash of string(key).
+func (c *clientSet) hashBytes(key []byte) uint32 {
+	h := maphash.Bytes(c.seed, key)
+	return uint32(h) ^ uint32(h>>32)
+}
+
 // find returns the client of key.
 func (c *clientSet) find(key string) (uint32, bool) {
 	if len(c.t.slots) == 0 {
