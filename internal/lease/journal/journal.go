@@ -135,6 +135,7 @@ type Store struct {
 	failed     error
 
 	reqs        chan *request
+	sendMu      sync.RWMutex // enqueue read-locks it; shutdown locks it to drain reqs
 	quit        chan struct{}
 	stopped     chan struct{}
 	compactDone chan compactResult
@@ -150,6 +151,19 @@ type request struct {
 	key  uint32
 	rec  []byte // framed record
 	done chan error
+	cb   func(error) // PutAsync's done; nil for a waiting caller
+}
+
+// finish tells the request's submitter the outcome.
+func (r *request) finish(err error) {
+	if r.cb == nil {
+		r.done <- err
+		return
+	}
+	cb := r.cb
+	r.cb = nil
+	requestPool.Put(r)
+	cb(err)
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan error, 1)} }}
@@ -192,7 +206,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		opts:        opts,
 		log:         logger.With("lease_journal", dir),
 		lockFile:    lf,
-		reqs:        make(chan *request),
+		reqs:        make(chan *request, opts.MaxBatch),
 		quit:        make(chan struct{}),
 		stopped:     make(chan struct{}),
 		compactDone: make(chan compactResult, 1),
@@ -572,17 +586,49 @@ func (s *Store) Put(ctx context.Context, l *lease.Lease) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	r, err := putRequest(l)
+	if err != nil {
+		return err
+	}
+	return s.submit(ctx, r)
+}
+
+// PutAsync is Put without the wait. It encodes l before it returns (l is
+// the caller's again) and queues the change; done is called once, from the
+// store's writer goroutine, with the outcome: nil once the commit carrying
+// the lease is synced. When PutAsync returns an error, done is not called.
+// done must be quick and must not call the store. PutAsync blocks only
+// while the queue of changes is full.
+func (s *Store) PutAsync(l *lease.Lease, done func(error)) error {
+	if s.closed.Load() {
+		return lease.ErrClosed
+	}
+	r, err := putRequest(l)
+	if err != nil {
+		return err
+	}
+	r.cb = done
+	if err := s.enqueue(context.Background(), r); err != nil {
+		r.cb = nil
+		requestPool.Put(r)
+		return err
+	}
+	return nil
+}
+
+// putRequest encodes l as a framed put record.
+func putRequest(l *lease.Lease) (*request, error) {
 	r := requestPool.Get().(*request)
 	rec := append(r.rec[:0], 0, 0, 0, 0, 0, 0, 0, 0, opPut)
 	rec, err := lease.AppendBinary(rec, l)
 	if err != nil {
 		r.rec = rec[:0]
 		requestPool.Put(r)
-		return err
+		return nil, err
 	}
 	sealRecord(rec)
 	r.key, r.rec = key(l.Addr.As4()), rec
-	return s.submit(ctx, r)
+	return r, nil
 }
 
 // Delete removes the lease of addr.
@@ -604,14 +650,9 @@ func (s *Store) Delete(ctx context.Context, addr netip.Addr) error {
 // submit hands r to the writer and waits for its commit. If ctx ends while
 // waiting, the change may still be committed.
 func (s *Store) submit(ctx context.Context, r *request) error {
-	select {
-	case s.reqs <- r:
-	case <-s.quit:
+	if err := s.enqueue(ctx, r); err != nil {
 		requestPool.Put(r)
-		return lease.ErrClosed
-	case <-ctx.Done():
-		requestPool.Put(r)
-		return ctx.Err()
+		return err
 	}
 	select {
 	case err := <-r.done:
@@ -619,6 +660,25 @@ func (s *Store) submit(ctx context.Context, r *request) error {
 		return err
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for commit: %w", ctx.Err()) // r stays with the writer
+	}
+}
+
+// enqueue queues r for the writer. Once it returns nil, the writer will
+// finish r: with its commit's outcome, or with ErrClosed at shutdown (the
+// writer drains the queue under sendMu, so nothing queued is forgotten).
+func (s *Store) enqueue(ctx context.Context, r *request) error {
+	s.sendMu.RLock()
+	defer s.sendMu.RUnlock()
+	if s.closed.Load() {
+		return lease.ErrClosed
+	}
+	select {
+	case s.reqs <- r:
+		return nil
+	case <-s.quit:
+		return lease.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -683,7 +743,7 @@ func (s *Store) writer() {
 			s.maybeRepack()
 		}
 		for i, r := range batch {
-			r.done <- err
+			r.finish(err)
 			batch[i] = nil
 		}
 		s.maybeCompact()
@@ -716,6 +776,16 @@ func (s *Store) commit(buf []byte, n int) error {
 // shutdown ends the writer: it lets a running compaction stop, then closes
 // the log.
 func (s *Store) shutdown() {
+	s.sendMu.Lock()
+	for drained := false; !drained; {
+		select {
+		case r := <-s.reqs:
+			r.finish(lease.ErrClosed)
+		default:
+			drained = true
+		}
+	}
+	s.sendMu.Unlock()
 	if s.compacting {
 		s.endCompaction(<-s.compactDone)
 	}
