@@ -6,9 +6,11 @@
 //   - no address is ever held by two clients at once: an address is claimed
 //     in memory, under the allocator's lock, before its lease is written, and
 //     the claim is undone if the write fails;
-//   - a lease is durable (Store.Put returned) before Commit returns, so a
-//     server that sends its ACK after Commit never acknowledges a lease a
-//     crash could lose;
+//   - a lease is durable (Store.Put returned) before Commit returns, or
+//     before CommitAsync calls done, so a server that sends its ACK after
+//     that never acknowledges a lease a crash could lose; while the write
+//     is pending the address is no one else's, and a second request of the
+//     same client gets ErrBusy;
 //   - finding a free address never scans a pool: each pool hands out
 //     never-used addresses from a cursor, and addresses that become free
 //     again (released, expired, offer not taken up, quarantine over) wait in
@@ -74,6 +76,9 @@ var (
 	ErrExhausted = errors.New("no free address in the pools")
 	// ErrConflict: the address is held by another client.
 	ErrConflict = errors.New("address held by another client")
+	// ErrBusy: the client's address is being written by an earlier
+	// request of the same client; the client will ask again.
+	ErrBusy = errors.New("a commit for this client is in progress")
 	// ErrNotHeld: the client does not hold the address (release, decline).
 	ErrNotHeld = errors.New("address not held by this client")
 )
@@ -312,7 +317,11 @@ func (a *Allocator) Offer(r Request) (netip.Addr, error) {
 	}
 	cid, known := a.clients.find(string(r.Key))
 	if known {
-		if c := a.clients.at(cid); c.has && allowed(c.addr) && a.freeFor(c.addr, cid, true, now) {
+		c := a.clients.at(cid)
+		if e := a.entryOf(c.addr); c.has && e != nil && e.pending && e.client == cid {
+			return netip.Addr{}, ErrBusy
+		}
+		if c.has && allowed(c.addr) && a.freeFor(c.addr, cid, true, now) {
 			return a.holdLocked(c.addr, cid, now, r.Hold), nil
 		}
 	}
@@ -406,23 +415,83 @@ func (a *Allocator) setOwner(addr, cid uint32) {
 
 // Commit records l (normally Bound, from a REQUEST) durably and makes its
 // address the client's. It fails with ErrConflict when another client holds
-// the address; the store is then not touched.
+// the address, and with ErrBusy when this client's address is being
+// written by an earlier request; the store is then not touched.
 func (a *Allocator) Commit(ctx context.Context, l *lease.Lease) error {
+	c, err := a.claim(l)
+	if err != nil {
+		return err
+	}
+	return a.settle(c, a.store.Put(ctx, l))
+}
+
+// AsyncStore is a Store that can write a lease without waiting for it:
+// PutAsync encodes l before returning and calls done with the outcome
+// once the write is durable (or failed). When PutAsync returns an error,
+// done is not called. journal.Store is one.
+type AsyncStore interface {
+	PutAsync(l *lease.Lease, done func(error)) error
+}
+
+// CommitAsync is Commit without the wait, when the store is an AsyncStore
+// (otherwise it writes and calls done before returning). The address is
+// the client's (pending) in memory at once, so no other client can get
+// it; done is called once the store has the lease, after the allocator's
+// view is updated, with nil or the write's error (the claim is then
+// undone). The conflicts Commit reports are returned at once, and done is
+// not called. l is the caller's again when CommitAsync returns. done runs
+// on the store's writer goroutine: it must be quick and must not block.
+func (a *Allocator) CommitAsync(l *lease.Lease, done func(error)) error {
+	as, ok := a.store.(AsyncStore)
+	if !ok {
+		err := a.Commit(context.Background(), l)
+		if errors.Is(err, ErrConflict) || errors.Is(err, ErrBusy) {
+			return err
+		}
+		done(err)
+		return nil
+	}
+	c, err := a.claim(l)
+	if err != nil {
+		return err
+	}
+	err = as.PutAsync(l, func(err error) { done(a.settle(c, err)) })
+	if err != nil {
+		return a.settle(c, err)
+	}
+	return nil
+}
+
+// claim is the first half of a commit: the address is made the client's,
+// pending, in memory. settle is the second.
+type claim struct {
+	k, cid, idx        uint32
+	prev               entry
+	hadPrev, prevQueue bool
+	state              lease.State
+	exp, now           int64
+	addr               netip.Addr
+}
+
+func (a *Allocator) claim(l *lease.Lease) (claim, error) {
 	if !l.Addr.Is4() {
-		return fmt.Errorf("commit: %v is not an IPv4 address", l.Addr)
+		return claim{}, fmt.Errorf("commit: %v is not an IPv4 address", l.Addr)
 	}
 	k := u32(l.Addr)
 	var kb [64]byte
 	key := lease.AppendKey(kb[:0], l.ClientID, l.HWType, l.HWAddr)
 	if len(key) > maxKeyLen {
-		return fmt.Errorf("commit %v: client key of %d bytes, over %d", l.Addr, len(key), maxKeyLen)
+		return claim{}, fmt.Errorf("commit %v: client key of %d bytes, over %d", l.Addr, len(key), maxKeyLen)
 	}
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	now := a.now().UnixNano()
 	cid, known := a.clients.find(string(key))
 	if !a.freeFor(k, cid, known, now) {
-		a.mu.Unlock()
-		return ErrConflict
+		if e := a.entryOf(k); known && e != nil && e.pending && e.client == cid {
+			return claim{}, ErrBusy
+		}
+		return claim{}, ErrConflict
 	}
 	if !known {
 		cid = a.clients.intern(string(key))
@@ -430,46 +499,50 @@ func (a *Allocator) Commit(ctx context.Context, l *lease.Lease) error {
 	_, hadPrev := a.byAddr.get(k)
 	idx := a.entryFor(k)
 	e := a.ents.at(idx)
-	prev, prevQueued := *e, e.heap != 0
+	c := claim{k: k, cid: cid, idx: idx, prev: *e, hadPrev: hadPrev, prevQueue: e.heap != 0,
+		state: l.State, now: now, addr: l.Addr}
 	a.expiry.remove(idx)
-	var exp int64
 	if !l.Expires.IsZero() {
-		exp = l.Expires.UnixNano()
+		c.exp = l.Expires.UnixNano()
 	}
-	*e = entry{addr: k, client: cid, state: l.State, expires: exp, pending: true}
-	a.mu.Unlock()
+	*e = entry{addr: k, client: cid, state: l.State, expires: c.exp, pending: true}
+	return c, nil
+}
 
-	err := a.store.Put(ctx, l)
-
+// settle ends a claim with the store's outcome err, which it returns
+// (wrapped): on success the lease is the client's, on failure the entry is
+// what it was before the claim.
+func (a *Allocator) settle(c claim, err error) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	// While pending, nothing else changes the entry, and entries stay put.
+	e := a.ents.at(c.idx)
 	if err != nil {
-		if hadPrev {
-			prev.heap = 0
-			*e = prev
-			if prevQueued {
-				a.expiry.push(idx)
+		if c.hadPrev {
+			c.prev.heap = 0
+			*e = c.prev
+			if c.prevQueue {
+				a.expiry.push(c.idx)
 			}
 		} else {
-			a.deleteEntry(idx)
+			a.deleteEntry(c.idx)
 		}
-		return fmt.Errorf("commit %v: %w", l.Addr, err)
+		return fmt.Errorf("commit %v: %w", c.addr, err)
 	}
 	e.pending = false
-	if l.State == lease.Declined {
-		if c := a.clients.at(cid); c.has && c.addr == k {
-			c.has = false
+	if c.state == lease.Declined {
+		if cl := a.clients.at(c.cid); cl.has && cl.addr == c.k {
+			cl.has = false
 		}
 	} else {
-		a.setOwner(k, cid)
+		a.setOwner(c.k, c.cid)
 	}
-	if exp != 0 {
-		a.expiry.push(idx)
+	if c.exp != 0 {
+		a.expiry.push(c.idx)
 	}
-	if !e.activeAt(now) {
-		if p := a.poolOf(k); p != nil {
-			p.pushFree(k)
+	if !e.activeAt(c.now) {
+		if p := a.poolOf(c.k); p != nil {
+			p.pushFree(c.k)
 		}
 	}
 	return nil
@@ -497,6 +570,10 @@ func (a *Allocator) Decline(ctx context.Context, l *lease.Lease) error {
 	l.State = lease.Declined
 	return a.Commit(ctx, l)
 }
+
+// CheckHeld returns ErrNotHeld unless l's client holds l's address (what
+// Release and Decline check before writing).
+func (a *Allocator) CheckHeld(l *lease.Lease) error { return a.checkHeld(l) }
 
 func (a *Allocator) checkHeld(l *lease.Lease) error {
 	if !l.Addr.Is4() {
