@@ -71,6 +71,10 @@ type Result struct {
 	Type    dhcpv4.MessageType
 	Dest    Dest
 	Layout  dhcpv4.Layout
+	// Pending (HandleAsync only): a lease is being written; the reply may be
+	// sent only once the done function given to HandleAsync is called with
+	// nil. Called with an error, the lease was not recorded: send nothing.
+	Pending bool
 }
 
 // Handler answers requests for one configuration. A new configuration gets
@@ -120,11 +124,38 @@ type txn struct {
 	// override is set when a relay asked for another server identifier (RFC 5107).
 	override bool
 	res      Result
+	// done, when set, makes lease writes asynchronous (HandleAsync);
+	// pending records that one was started.
+	done    func(error)
+	pending bool
 }
 
 // Handle decides the reply to req, written into reply (reset first).
 func (h *Handler) Handle(ctx context.Context, in Ingress, req, reply *dhcpv4.Message) Result {
-	t := &txn{h: h, req: req, reply: reply, in: in}
+	return h.handle(ctx, in, req, reply, nil)
+}
+
+// HandleAsync is Handle, except that a lease the request writes is written
+// without waiting for it: the result then has Pending set, and done is
+// called (from the lease store's goroutine; it must not block) once the
+// lease is durable, or with the error that kept it from being recorded.
+// When the result is not Pending, done is never called. Requests of one
+// client are still decided one at a time: while its lease is being
+// written, another request of the same client is dropped (it will ask
+// again), never answered from a stale view.
+func (h *Handler) HandleAsync(ctx context.Context, in Ingress, req, reply *dhcpv4.Message, done func(error)) Result {
+	return h.handle(ctx, in, req, reply, done)
+}
+
+func (h *Handler) handle(ctx context.Context, in Ingress, req, reply *dhcpv4.Message, done func(error)) Result {
+	t := &txn{h: h, req: req, reply: reply, in: in, done: done}
+	res := t.dispatch(ctx)
+	res.Pending = t.pending
+	return res
+}
+
+func (t *txn) dispatch(ctx context.Context) Result {
+	h, req := t.h, t.req
 	if req.Op != dhcpv4.BootRequest {
 		return drop("not a BOOTREQUEST")
 	}
@@ -473,7 +504,20 @@ func freeLease(l *lease.Lease) {
 func (t *txn) commit(ctx context.Context, c candidate, state lease.State, lt time.Duration) error {
 	l := t.newLease(c.addr, c.subnet, state, lt)
 	defer freeLease(l)
-	return t.h.alloc.Commit(ctx, l)
+	return t.write(ctx, l)
+}
+
+// write records l: at once (Handle), or started, with t.done to be called
+// when it is durable (HandleAsync).
+func (t *txn) write(ctx context.Context, l *lease.Lease) error {
+	if t.done == nil {
+		return t.h.alloc.Commit(ctx, l)
+	}
+	if err := t.h.alloc.CommitAsync(l, t.done); err != nil {
+		return err
+	}
+	t.pending = true
+	return nil
 }
 
 func (t *txn) decline(ctx context.Context) Result {
@@ -486,7 +530,11 @@ func (t *txn) decline(ctx context.Context) Result {
 	}
 	l := t.newLease(addr, t.subnetOf(addr), lease.Declined, t.h.cfg.DeclineQuarantine)
 	defer freeLease(l)
-	if err := t.h.alloc.Decline(ctx, l); err != nil {
+	err := t.h.alloc.CheckHeld(l)
+	if err == nil {
+		err = t.write(ctx, l)
+	}
+	if err != nil {
 		return drop("DECLINE of " + addr.String() + ": " + err.Error())
 	}
 	return Result{Verdict: Drop, Reason: "declined " + addr.String() + ": quarantined", Type: dhcpv4.Decline}
@@ -500,7 +548,11 @@ func (t *txn) release(ctx context.Context) Result {
 	l := t.newLease(addr, t.subnetOf(addr), lease.Released, 0)
 	defer freeLease(l)
 	l.Expires = l.Start
-	if err := t.h.alloc.Release(ctx, l); err != nil {
+	err := t.h.alloc.CheckHeld(l)
+	if err == nil {
+		err = t.write(ctx, l)
+	}
+	if err != nil {
 		return drop("RELEASE of " + addr.String() + ": " + err.Error())
 	}
 	return Result{Verdict: Drop, Reason: "released " + addr.String(), Type: dhcpv4.Release}

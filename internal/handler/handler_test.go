@@ -68,6 +68,7 @@ type env struct {
 	h     *Handler
 	clk   *clk
 	in    Ingress
+	sync  bool // Handle (every write waited for inside); else HandleAsync, as the server uses it
 }
 
 func newEnv(t *testing.T, yaml string) *env {
@@ -136,7 +137,27 @@ func (e *env) handle(req *dhcpv4.Message) (Result, *dhcpv4.Message) {
 		e.t.Fatal(err)
 	}
 	reply := new(dhcpv4.Message)
-	res := e.h.Handle(context.Background(), e.in, &in, reply)
+	var res Result
+	if e.sync {
+		res = e.h.Handle(context.Background(), e.in, &in, reply)
+		if res.Pending {
+			e.t.Fatal("Handle returned a pending result")
+		}
+	} else {
+		// As the server does: the reply goes out once the lease is written.
+		done := make(chan error, 1)
+		res = e.h.HandleAsync(context.Background(), e.in, &in, reply, func(err error) { done <- err })
+		if res.Pending {
+			select {
+			case err := <-done:
+				if err != nil {
+					return Result{Verdict: Drop, Reason: "lease not recorded: " + err.Error()}, nil
+				}
+			case <-time.After(10 * time.Second):
+				e.t.Fatal("the lease write never completed")
+			}
+		}
+	}
 	if res.Verdict == Reply {
 		l := res.Layout
 		out, err := reply.AppendLayout(nil, &l)
@@ -177,6 +198,57 @@ func (e *env) dora(c *client) *dhcpv4.Message {
 		e.t.Fatalf("ACK for %v after OFFER of %v", ack.YIAddr, offer.YIAddr)
 	}
 	return ack
+}
+
+// TestDORASync: Handle, which waits for the lease inside, gives the same
+// exchange as HandleAsync (which every other test uses) and leaves the
+// lease in the store when it returns.
+func TestDORASync(t *testing.T) {
+	e := newEnv(t, testConfig)
+	e.sync = true
+	ack := e.dora(newClient(1))
+	l, err := e.store.Get(t.Context(), ack.YIAddr)
+	if err != nil || l.State != lease.Bound {
+		t.Fatalf("store after a synchronous DORA: %+v, %v", l, err)
+	}
+}
+
+// TestAsyncSameClientWhilePending: while a client's lease is being
+// written, its next request is dropped (it will ask again), not answered
+// from the allocator's view of a lease that is not yet on disk.
+func TestAsyncSameClientWhilePending(t *testing.T) {
+	e := newEnv(t, testConfig)
+	c := newClient(1)
+	res, offer := e.handle(c.msg(dhcpv4.Discover))
+	mustType(t, res, offer, dhcpv4.Offer)
+	req := c.msg(dhcpv4.Request)
+	req.Options.SetAddr(dhcpv4.OptRequestedIP, offer.YIAddr)
+	req.Options.SetAddr(dhcpv4.OptServerID, serverAddr)
+	b, _ := req.AppendBinary(nil)
+	var in1, in2 dhcpv4.Message
+	in1.UnmarshalBinary(b)
+	in2.UnmarshalBinary(b)
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	res1 := e.h.HandleAsync(t.Context(), e.in, &in1, new(dhcpv4.Message), func(err error) {
+		<-release // hold the store's writer: the write stays pending
+		done <- err
+	})
+	if !res1.Pending || res1.Verdict != Reply {
+		t.Fatalf("first REQUEST: %+v, want a pending ACK", res1)
+	}
+	res2 := e.h.HandleAsync(t.Context(), e.in, &in2, new(dhcpv4.Message), func(error) { t.Error("second REQUEST started a write") })
+	if res2.Verdict != Drop || res2.Pending {
+		t.Errorf("second REQUEST of the same client while the first is written: %+v, want a drop", res2)
+	}
+	res3 := e.h.HandleAsync(t.Context(), e.in, c.msg(dhcpv4.Discover), new(dhcpv4.Message), func(error) {})
+	if res3.Verdict != Drop {
+		t.Errorf("DISCOVER of the same client while its lease is written: %+v, want a drop", res3)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestDORA(t *testing.T) {
