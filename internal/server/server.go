@@ -51,11 +51,11 @@ type Server struct {
 	mu    sync.RWMutex // workers hold it read-locked per batch; Reload write-locks it
 	state *state
 
-	// Requests that write a lease: free ones, ones for the handling
-	// goroutines, and ones whose reply is ready for the sender. inflight
-	// counts those dispatched and not yet handled; Reload waits for them.
-	free, tasks, replies chan *pending
-	inflight             sync.WaitGroup
+	// Replies waiting for their lease to be written: free ones, and ones
+	// whose write completed, for the sender. inflight counts the writes
+	// started and not completed; Reload and Serve's end wait for them.
+	free, replies chan *pending
+	inflight      sync.WaitGroup
 
 	counters Counters
 }
@@ -178,14 +178,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer cancel()
 	s.free = make(chan *pending, maxPending)
 	for range maxPending {
-		s.free <- &pending{}
+		s.free <- s.newPending()
 	}
-	s.tasks = make(chan *pending, maxPending)
 	s.replies = make(chan *pending, maxPending)
-	var handlers, sender sync.WaitGroup
-	for range handlerGoroutines {
-		handlers.Go(func() { s.handleTasks(ctx) })
-	}
+	var sender sync.WaitGroup
 	sender.Go(s.sendReplies)
 
 	var wg sync.WaitGroup
@@ -202,8 +198,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	<-ctx.Done()
 	s.conn.Close()
 	wg.Wait()
-	close(s.tasks)
-	handlers.Wait()
+	s.inflight.Wait() // the last leases' writes complete; their replies cannot go out
 	close(s.replies)
 	sender.Wait()
 	close(errc)
@@ -233,15 +228,10 @@ const batch = 32
 // room for jumbo frames.
 const maxDatagram = 9216
 
-// maxPending bounds the requests waiting for, or in, a lease store commit;
-// when all are taken the workers stop reading and the kernel's socket
-// queue absorbs (then drops) the excess. handlerGoroutines handle them;
-// enough that the store's group commit sees every request a commit's
-// fsync time brings at full load.
-const (
-	maxPending        = 1024
-	handlerGoroutines = 256
-)
+// maxPending bounds the requests whose lease is being written; when all
+// are taken the workers stop reading and the kernel's socket queue absorbs
+// (then drops) the excess.
+const maxPending = 1024
 
 // slot is one request and its reply, reused from request to request.
 type slot struct {
@@ -250,24 +240,47 @@ type slot struct {
 	out        netio.Reply
 }
 
-// pending is a request that writes a lease, on its way from a worker to a
-// handling goroutine and then, with its reply, to the sender. It owns a
-// copy of the datagram, so the worker can read on.
+// pending is the reply to a request whose lease is being written, held
+// until the write completes. done, made once per pending, is what the
+// lease store calls (through the allocator) when it does.
 type pending struct {
-	slot
-	pkt  netio.Packet
-	data []byte
-	st   *state
+	buf  []byte
+	out  netio.Reply // Payload nil: nothing to send (RELEASE, DECLINE)
+	addr netip.Addr  // the lease's address, for the log
+	hw   [16]byte    // out.HWAddr's bytes
+	err  error
+	done func(error)
+	refs atomic.Int32
+	s    *Server
 }
 
-// worker reads batches until the socket closes. Requests that write
-// nothing to the lease store (DISCOVER, INFORM) it answers at once, a
-// batch of replies per sendmmsg. Requests that write a lease (REQUEST,
-// RELEASE, DECLINE, BOOTP) it hands to the handling goroutines and reads
-// on: each waits for its own commit, the store's group commit joins all
-// that are waiting into one fsync, and the sender sends their replies in
-// batches. Commits are waited for until ctx ends (the server stops): a
-// stuck disk stops only the answers that need it.
+func (s *Server) newPending() *pending {
+	t := &pending{buf: make([]byte, 0, 1500), s: s}
+	t.done = func(err error) {
+		t.err = err
+		t.ready()
+		s.inflight.Done() // after ready: Serve closes replies once inflight is zero
+	}
+	return t
+}
+
+// ready is called twice for a pending reply: by the worker once the reply
+// is laid out, and by the store's callback once the lease is written; the
+// second hands it to the sender.
+func (t *pending) ready() {
+	if t.refs.Add(-1) == 0 {
+		t.s.replies <- t // never blocks: it has room for every pending
+	}
+}
+
+// worker reads batches until the socket closes, and decides each request
+// at once. Replies that write nothing to the lease store (OFFER, INFORM's
+// ACK, NAK) go out in one sendmmsg per batch. A request that writes a
+// lease (REQUEST, RELEASE, DECLINE, BOOTP) starts the write and leaves its
+// reply pending; the lease store's group commit joins the writes of many
+// batches into one fsync, and once it is synced the sender sends the
+// replies that were waiting for it. So no goroutine waits for the disk
+// per request, and the workers never do.
 func (s *Server) worker(ctx context.Context) error {
 	pkts := make([]netio.Packet, batch)
 	slots := make([]slot, batch)
@@ -276,13 +289,14 @@ func (s *Server) worker(ctx context.Context) error {
 		slots[i].buf = make([]byte, 0, 1500)
 	}
 	now := make([]netio.Reply, 0, batch)
+	unused := make([]*pending, 0, batch)
 	for {
 		n, err := s.conn.ReadBatch(pkts)
 		if err != nil {
 			return err
 		}
 		s.counters.Received.Add(uint64(n))
-		now = now[:0]
+		now, unused = now[:0], unused[:0]
 		s.mu.RLock()
 		st := s.state
 		for i := range n {
@@ -292,48 +306,35 @@ func (s *Server) worker(ctx context.Context) error {
 				s.log.Debug("malformed packet dropped", "src", p.Src, "err", err)
 				continue
 			}
-			if writesLease(&sl.req) {
-				s.dispatch(st, p)
+			if !writesLease(&sl.req) {
+				if send, _ := s.handle(ctx, st, p, sl, nil); send {
+					now = append(now, sl.out)
+				}
 				continue
 			}
-			if s.handle(ctx, st, p, sl) {
-				now = append(now, sl.out)
+			t := <-s.free
+			t.refs.Store(2)
+			s.inflight.Add(1)
+			send, pending := s.handle(ctx, st, p, sl, t)
+			if pending {
+				t.ready() // the store's callback sends it, or did
+				continue
+			}
+			s.inflight.Done()
+			unused = append(unused, t)
+			if send {
+				now = append(now, sl.out) // a NAK: nothing was written
 			}
 		}
 		s.mu.RUnlock()
 		s.send(now)
-	}
-}
-
-// dispatch hands a request that writes a lease to the handling goroutines.
-// The caller holds s.mu read-locked, so Reload waits for it (inflight).
-func (s *Server) dispatch(st *state, p *netio.Packet) {
-	t := <-s.free
-	t.data = append(t.data[:0], p.Data()...)
-	t.pkt = *p
-	t.pkt.Buf, t.pkt.N = t.data, len(t.data)
-	t.st = st
-	s.inflight.Add(1)
-	s.tasks <- t
-}
-
-// handleTasks handles dispatched requests until the channel closes. The
-// goroutines live as long as the server, so their stacks grow once, not
-// per request.
-func (s *Server) handleTasks(ctx context.Context) {
-	for t := range s.tasks {
-		ok := t.req.UnmarshalBinary(t.data) == nil && s.handle(ctx, t.st, &t.pkt, &t.slot)
-		t.st = nil
-		s.inflight.Done()
-		if ok {
-			s.replies <- t
-		} else {
+		for _, t := range unused {
 			s.free <- t
 		}
 	}
 }
 
-// sendReplies sends the replies of dispatched requests, as many per
+// sendReplies sends the replies whose leases are written, as many per
 // sendmmsg as are ready, until the channel closes.
 func (s *Server) sendReplies() {
 	ts := make([]*pending, 0, batch)
@@ -354,10 +355,17 @@ func (s *Server) sendReplies() {
 		}
 		out = out[:0]
 		for _, t := range ts {
-			out = append(out, t.out)
+			switch {
+			case t.err != nil:
+				s.counters.Dropped.Add(1)
+				s.log.Warn("lease not recorded; no reply sent", "addr", t.addr, "err", t.err)
+			case t.out.Payload != nil:
+				out = append(out, t.out)
+			}
 		}
 		s.send(out)
 		for _, t := range ts {
+			t.err, t.out = nil, netio.Reply{}
 			s.free <- t
 		}
 	}
@@ -392,21 +400,30 @@ func (s *Server) send(out []netio.Reply) {
 	}
 }
 
-// handle answers one parsed request; it returns false when nothing is to
-// be sent, else the reply is in sl.out.
-func (s *Server) handle(ctx context.Context, st *state, p *netio.Packet, sl *slot) bool {
+// handle decides one parsed request. With t nil, a lease is written
+// before handle returns; send reports a reply in sl.out. With t, a lease
+// write is only started: pending reports that one was, and the reply, if
+// any, is laid out in t, to be sent once the write completes; send then
+// is false. A request that is not pending but answered (a NAK) has its
+// reply in sl.out.
+func (s *Server) handle(ctx context.Context, st *state, p *netio.Packet, sl *slot, t *pending) (send, pending bool) {
 	req, reply := &sl.req, &sl.reply
 	in, ok := st.ingress[p.IfIndex]
 	if !ok {
 		s.counters.Dropped.Add(1)
-		return false
+		return false, false
 	}
 	in.Src = p.Src
 	relayed := req.GIAddr.IsValid() && !req.GIAddr.IsUnspecified()
 	if p.Local.IsValid() && relayed {
 		in.Addr = p.Local // a relay talks to this address of ours
 	}
-	res := st.handler.Handle(ctx, in, req, reply)
+	var res handler.Result
+	if t == nil {
+		res = st.handler.Handle(ctx, in, req, reply)
+	} else {
+		res = st.handler.HandleAsync(ctx, in, req, reply, t.done)
+	}
 	logged := s.log.Enabled(ctx, slog.LevelInfo)
 	if res.Verdict != handler.Reply {
 		s.counters.Dropped.Add(1)
@@ -419,15 +436,24 @@ func (s *Server) handle(ctx context.Context, st *state, p *netio.Packet, sl *slo
 				log.Info("no reply", "reason", res.Reason)
 			}
 		}
-		return false
+		if res.Pending {
+			t.out, t.addr = netio.Reply{}, netip.Addr{}
+		}
+		return false, res.Pending
 	}
-	out, err := reply.AppendLayout(sl.buf[:0], &res.Layout)
+	buf, out := &sl.buf, &sl.out
+	if res.Pending {
+		buf, out = &t.buf, &t.out
+		t.addr = reply.YIAddr
+	}
+	b, err := reply.AppendLayout((*buf)[:0], &res.Layout)
 	if err != nil {
 		s.counters.Dropped.Add(1)
 		s.requestLog(req, in, relayed).Warn("reply does not fit", "err", err)
-		return false
+		*out = netio.Reply{}
+		return false, res.Pending
 	}
-	sl.buf = out[:0]
+	*buf = b[:0]
 	if res.Layout.Omitted > 0 {
 		s.requestLog(req, in, relayed).Warn("options left out of the reply", "count", res.Layout.Omitted)
 	}
@@ -443,14 +469,18 @@ func (s *Server) handle(ctx context.Context, st *state, p *netio.Packet, sl *slo
 	if res.Dest.HWAddr == nil && res.Dest.Addr.Addr() != broadcast {
 		ifIndex = 0 // unicast to ciaddr or a relay: the routing table knows the way
 	}
-	sl.out = netio.Reply{
-		Payload: out,
+	hw := res.Dest.HWAddr // the request's chaddr
+	if res.Pending && hw != nil {
+		hw = t.hw[:copy(t.hw[:], hw)] // the worker reuses the request before the reply goes
+	}
+	*out = netio.Reply{
+		Payload: b,
 		IfIndex: ifIndex,
 		Src:     res.Dest.Src,
 		Dst:     res.Dest.Addr,
-		HWAddr:  net.HardwareAddr(res.Dest.HWAddr),
+		HWAddr:  net.HardwareAddr(hw),
 	}
-	return true
+	return !res.Pending, res.Pending
 }
 
 // requestLog is the logger for lines about req.
