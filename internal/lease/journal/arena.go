@@ -3,6 +3,8 @@ package journal
 import (
 	"encoding/binary"
 	"errors"
+	"sync/atomic"
+	"syscall"
 )
 
 // arena holds the encoded leases in large chunks, so the index is a map of
@@ -13,12 +15,76 @@ import (
 //
 // Bytes once added are never changed, and a chunk is never moved, so a
 // reader may keep refs and the chunk list it had under the store's lock and
-// read them after releasing it. A replaced or deleted lease leaves garbage;
-// the writer rebuilds the arena when garbage outweighs the live bytes.
+// read them after releasing it, as long as it holds a reference to the
+// chunks (view). A replaced or deleted lease leaves garbage; the writer
+// rebuilds the arena when garbage outweighs the live bytes.
+//
+// The chunks are mapped from the kernel (mmap), outside the Go heap. The
+// garbage collector lets the heap grow to about twice what it found live
+// before it collects again; leases counted there would let a server of a
+// million leases grow by another 60 MB of garbage between collections. So
+// the memory is the arena's to give back: its chunkList counts the arena
+// itself and every view taken of it, and the last to let go unmaps it.
 type arena struct {
 	chunks     []*[chunkSize]byte
-	used       int   // bytes filled in the last chunk
-	live, gone int64 // bytes of values referenced / unreferenced (without their lengths)
+	list       *chunkList    // owns the mapped chunks; nil before the first
+	used       int           // bytes filled in the last chunk
+	live, gone int64         // bytes of values referenced / unreferenced (without their lengths)
+	mapped     *atomic.Int64 // where to count mapped chunks, if not nil
+}
+
+// chunkList is the memory of one arena's chunks and the count of those
+// using it: the arena until it is replaced or closed, and every view.
+type chunkList struct {
+	mem    [][]byte // mapped chunks, unmapped when refs falls to 0
+	refs   atomic.Int32
+	mapped *atomic.Int64 // the store's count of mapped chunks, if not nil
+}
+
+func (c *chunkList) acquire() *chunkList {
+	if c != nil {
+		c.refs.Add(1)
+	}
+	return c
+}
+
+// release drops a reference; the last one unmaps the chunks. After the
+// arena's own release nothing is added to mem, so the last releaser, in
+// whatever goroutine, reads a list that no longer changes.
+func (c *chunkList) release() {
+	if c == nil || c.refs.Add(-1) > 0 {
+		return
+	}
+	for _, m := range c.mem {
+		unmap(m)
+	}
+	if c.mapped != nil {
+		c.mapped.Add(-int64(len(c.mem)))
+	}
+	c.mem = nil
+}
+
+// retire gives up the arena's own reference to its chunks and empties it.
+func (a *arena) retire() {
+	a.list.release()
+	*a = arena{mapped: a.mapped}
+}
+
+// newChunk maps a chunk, or allocates one on the heap if mapping fails.
+func (a *arena) newChunk() *[chunkSize]byte {
+	if a.list == nil {
+		a.list = &chunkList{mapped: a.mapped}
+		a.list.refs.Store(1)
+	}
+	m, err := syscall.Mmap(-1, 0, chunkSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		return new([chunkSize]byte)
+	}
+	a.list.mem = append(a.list.mem, m)
+	if a.mapped != nil {
+		a.mapped.Add(1)
+	}
+	return (*[chunkSize]byte)(m)
 }
 
 // ref locates a value: chunk index and offset of its length.
@@ -48,7 +114,7 @@ func (a *arena) add(v []byte) ref {
 	n := len(a.chunks)
 	need := uvarintLen(len(v)) + len(v)
 	if n == 0 || a.used+need > chunkSize {
-		a.chunks = append(a.chunks, new([chunkSize]byte))
+		a.chunks = append(a.chunks, a.newChunk())
 		a.used = 0
 		n++
 	}

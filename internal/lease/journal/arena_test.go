@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 
 	"bootd/internal/lease"
@@ -10,7 +11,14 @@ import (
 )
 
 func TestArena(t *testing.T) {
-	var a arena
+	var mapped atomic.Int64
+	a := arena{mapped: &mapped}
+	defer func() {
+		a.retire()
+		if n := mapped.Load(); n != 0 {
+			t.Errorf("%d chunks still mapped after retire", n)
+		}
+	}()
 	type stored struct {
 		r ref
 		v []byte
@@ -117,5 +125,98 @@ func TestLoadShared(t *testing.T) {
 	})
 	if allocs > 5 {
 		t.Errorf("LoadShared of %d leases: %v allocations", len(want), allocs)
+	}
+}
+
+// The arena's chunks stay mapped while a view of them is in use, through
+// repacks and Close, and are unmapped when the last user lets go.
+func TestArenaLifetime(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	s.repackMin = 1
+	put := func(round int) {
+		t.Helper()
+		for n := range uint32(3000) {
+			l := leasetest.MakeLease(n)
+			l.Hostname += string(rune('a' + round))
+			if err := s.Put(t.Context(), &l); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	put(0)
+	v := s.values()
+	want := make([][]byte, len(v.refs))
+	for i, r := range v.refs {
+		want[i] = bytes.Clone(get(v.chunks, r))
+	}
+	put(1) // replaces every lease: repacks, more than once
+	put(2)
+	s.mu.RLock()
+	repacked := s.a.list != v.list
+	s.mu.RUnlock()
+	if !repacked {
+		t.Fatal("the arena was not repacked")
+	}
+	for i, r := range v.refs {
+		if got := get(v.chunks, r); !bytes.Equal(got, want[i]) {
+			t.Fatalf("lease %d of the view changed under repacks", i)
+		}
+	}
+	v.release()
+
+	// A Load running while the store closes keeps its chunks until it returns.
+	entered, proceed := make(chan struct{}), make(chan struct{})
+	loaded := make(chan error, 1)
+	go func() {
+		first := true
+		loaded <- s.Load(t.Context(), func(l *lease.Lease) error {
+			if first {
+				first = false
+				close(entered)
+				<-proceed
+			}
+			return nil
+		})
+	}()
+	<-entered
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.mapped.Load() == 0 {
+		t.Fatal("chunks unmapped under a running Load")
+	}
+	close(proceed)
+	if err := <-loaded; err != nil {
+		t.Fatalf("Load across Close: %v", err)
+	}
+	if n := s.mapped.Load(); n != 0 {
+		t.Errorf("%d chunks still mapped after Close and the last Load", n)
+	}
+}
+
+// Backups and compactions let go of their views: a store closed after them
+// has nothing mapped.
+func TestArenaUnmappedAtClose(t *testing.T) {
+	s := open(t, t.TempDir(), Options{CompactMinBytes: 16 << 10, PreallocBytes: 32 << 10})
+	for n := range uint32(2000) {
+		l := leasetest.MakeLease(n % 300)
+		if err := s.Put(t.Context(), &l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Backup(t.Context(), &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LoadShared(t.Context(), func(*lease.Lease) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Stats().Compactions == 0 {
+		t.Error("no compaction ran")
+	}
+	if n := s.mapped.Load(); n != 0 {
+		t.Errorf("%d chunks still mapped after Close", n)
 	}
 }

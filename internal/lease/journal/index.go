@@ -1,16 +1,23 @@
 package journal
 
-import "slices"
+import (
+	"slices"
+	"syscall"
+	"unsafe"
+)
 
 // index maps lease addresses to their refs in the arena. It is an
 // open-addressing hash table with linear probing over 64-bit slots, each
 // h<<32 | ref+1 (0 for an empty slot), where h is a bijective mix of the
 // address: equal hashes are equal addresses, so a slot needs no key of its
 // own. At 5/8 to 3/4 full it takes 11 to 13 bytes a lease, and a lookup
-// touches one cache line.
+// touches one cache line. Like the arena's chunks, the slots are mapped
+// from the kernel, outside the Go heap; free gives them back. Only the
+// store, under its lock, ever reads them.
 type index struct {
 	slots []uint64
 	n     int
+	mem   []byte // the mapping of slots, nil if they are on the heap
 }
 
 // A table grows (doubling) past 3/4 full; reserve leaves it at 5/8.
@@ -110,8 +117,9 @@ func (x *index) reserve(n int) {
 }
 
 func (x *index) resize(size int) {
-	old := x.slots
-	x.slots = make([]uint64, size)
+	old, oldMem := x.slots, x.mem
+	x.slots, x.mem = mapUint64s(size)
+	defer unmap(oldMem)
 	for _, s := range old {
 		if s == 0 {
 			continue
@@ -121,6 +129,28 @@ func (x *index) resize(size int) {
 			i = x.next(i)
 		}
 		x.slots[i] = s
+	}
+}
+
+// free gives the slots back and empties the index.
+func (x *index) free() {
+	unmap(x.mem)
+	*x = index{}
+}
+
+// mapUint64s returns n zeros mapped from the kernel, and the mapping, or
+// zeros from the heap and nil if mapping fails.
+func mapUint64s(n int) ([]uint64, []byte) {
+	m, err := syscall.Mmap(-1, 0, n*8, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		return make([]uint64, n), nil
+	}
+	return unsafe.Slice((*uint64)(unsafe.Pointer(&m[0])), n), m
+}
+
+func unmap(m []byte) {
+	if m != nil {
+		syscall.Munmap(m)
 	}
 }
 

@@ -3,6 +3,7 @@ package journal
 import (
 	"math/rand/v2"
 	"slices"
+	"syscall"
 	"testing"
 )
 
@@ -13,6 +14,7 @@ func TestIndexModel(t *testing.T) {
 	for _, space := range []uint32{16, 1000, 1 << 20} {
 		rnd := rand.New(rand.NewPCG(1, uint64(space)))
 		var x index
+		defer x.free()
 		x.reserve(4)
 		model := map[uint32]ref{}
 		for step := range 20000 {
@@ -64,6 +66,7 @@ func TestIndexModel(t *testing.T) {
 
 func TestIndexEmpty(t *testing.T) {
 	var x index
+	defer x.free()
 	if _, ok := x.get(1); ok {
 		t.Error("get in an empty index found something")
 	}
@@ -98,5 +101,30 @@ func TestSortRefs(t *testing.T) {
 		if !slices.Equal(refs, want) {
 			t.Errorf("%d refs: not sorted", n)
 		}
+	}
+}
+
+// The slots are mapped, and given back: after free, and when a resize
+// replaces them, the syscall package no longer knows the old mapping.
+func TestIndexMapped(t *testing.T) {
+	var x index
+	x.reserve(1000)
+	if x.mem == nil {
+		t.Skip("mmap failed; the index is on the heap")
+	}
+	first := x.mem
+	for a := range uint32(2000) {
+		x.set(a, ref(a))
+	}
+	if &x.mem[0] == &first[0] {
+		t.Fatal("the index did not grow")
+	}
+	if err := syscall.Munmap(first); err != syscall.EINVAL {
+		t.Errorf("the mapping replaced by a resize is still mapped (munmap again: %v)", err)
+	}
+	last := x.mem
+	x.free()
+	if err := syscall.Munmap(last); err != syscall.EINVAL {
+		t.Errorf("the mapping is still mapped after free (munmap again: %v)", err)
 	}
 }

@@ -44,15 +44,18 @@
 // Memory: the encoded leases (about 60 to 120 bytes each, and a length
 // byte) sit in 1 MiB chunks, indexed by a hash table from address to a
 // 32-bit reference (index.go): no pointer per lease, no allocation per
-// lease, 12 bytes of index a lease. Readers go through the arena in order
-// (refs sorted), not at random. Replaced leases leave garbage in the
+// lease, 12 bytes of index a lease. Chunks and index are mapped from the
+// kernel, outside the Go heap, so that they do not raise the heap size at
+// which the garbage collector next runs (arena.go); Close unmaps them, or
+// the last reader still using chunks does. Readers go through the arena in
+// order (refs sorted), not at random. Replaced leases leave garbage in the
 // chunks; when it outweighs the live bytes, the writer repacks them (one
 // pass under the write lock). References address 4 GiB of chunks; a change
 // that would need more is refused before it is written.
 //
 // Load hands out leases that own their bytes; LoadShared, for the
-// allocator's start-up, hands out leases that share the store's memory
-// and allocates nothing per lease.
+// allocator's start-up, hands out leases that share a buffer and allocates
+// nothing per lease. Neither hands out the store's own memory.
 //
 // A second Open of a directory in use fails at once with lease.ErrLocked.
 // Backup writes a snapshot; saved as BackupName in an empty directory it
@@ -116,10 +119,11 @@ type Store struct {
 	log      *slog.Logger
 	lockFile *os.File
 
-	mu   sync.RWMutex
-	m    index // encoded lease in a, by address; only the writer changes them
-	a    arena
-	shut bool // m and a are gone (Close)
+	mu     sync.RWMutex
+	m      index // encoded lease in a, by address; only the writer changes them
+	a      arena
+	shut   bool         // m and a are gone (Close)
+	mapped atomic.Int64 // arena chunks mapped, for tests
 
 	// Owned by the writer goroutine (and by Open before it starts).
 	f          *os.File // newest log
@@ -212,7 +216,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		compactDone: make(chan compactResult, 1),
 		repackMin:   16 << 20,
 	}
+	s.a.mapped = &s.mapped
 	if err := s.recover(ctx); err != nil {
+		s.a.retire()
+		s.m.free()
 		if s.f != nil {
 			s.f.Close()
 		}
@@ -479,9 +486,10 @@ func (s *Store) maybeRepack() {
 func (s *Store) repack() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := s.a.chunks
-	s.a = arena{}
-	s.m.remap(func(r ref) ref { return s.a.add(get(old, r)) })
+	old := s.a
+	s.a = arena{mapped: &s.mapped}
+	s.m.remap(func(r ref) ref { return s.a.add(get(old.chunks, r)) })
+	old.retire() // views still reading the old chunks keep them mapped
 }
 
 // startLog creates log-<gen> with its header and preallocated zeros, synced
@@ -791,7 +799,9 @@ func (s *Store) shutdown() {
 	}
 	s.closeErr = s.f.Close()
 	s.mu.Lock()
-	s.m, s.a, s.shut = index{}, arena{}, true
+	s.a.retire()
+	s.m.free()
+	s.shut = true
 	s.mu.Unlock()
 }
 
@@ -812,11 +822,12 @@ func (s *Store) maybeCompact() {
 		s.retryAt = 2 * s.diskBytes
 		return
 	}
-	vals := view{chunks: s.a.chunks, refs: s.m.appendRefs(make([]ref, 0, s.m.len()))}
+	vals := view{chunks: s.a.chunks, list: s.a.list.acquire(), refs: s.m.appendRefs(make([]ref, 0, s.m.len()))}
 	s.compacting = true
 	go func() {
 		sortRefs(vals.refs, make([]ref, len(vals.refs))) // read the arena in order
 		size, err := s.writeSnapshot(gen, vals)
+		vals.release()
 		s.compactDone <- compactResult{gen, size, err}
 	}()
 }
@@ -911,18 +922,22 @@ func writeSnapshotTo(w io.Writer, vals view, stop func() error) (int64, error) {
 }
 
 // view is a stable copy of the index: arena bytes never change, so refs
-// with the chunk list of their time can be read without the lock.
+// with the chunk list of their time can be read without the lock, until
+// release.
 type view struct {
 	chunks []*[chunkSize]byte
+	list   *chunkList // keeps chunks mapped
 	refs   []ref
 }
 
+func (v view) release() { v.list.release() }
+
 // values returns a view of the current leases, in the order of the arena
 // (the order they were added), so that reading them goes through memory
-// once, not at random.
+// once, not at random. The caller releases it.
 func (s *Store) values() view {
 	s.mu.RLock()
-	v := view{chunks: s.a.chunks, refs: s.m.appendRefs(make([]ref, 0, s.m.len()))}
+	v := view{chunks: s.a.chunks, list: s.a.list.acquire(), refs: s.m.appendRefs(make([]ref, 0, s.m.len()))}
 	s.mu.RUnlock()
 	sortRefs(v.refs, make([]ref, len(v.refs)))
 	return v
@@ -965,11 +980,17 @@ func (s *Store) Load(ctx context.Context, fn func(*lease.Lease) error) error {
 
 // LoadShared is Load for callers that copy what they keep of a lease: the
 // lease given to fn, and its slices and Hostname, are only valid during
-// the call and must not be changed, as they share the store's memory. It
-// allocates nothing per lease, which is what a server loading a million
-// leases at start-up wants.
+// the call, as they share a buffer that the next lease overwrites, and
+// must not be changed. It allocates nothing per lease, which is what a
+// server loading a million leases at start-up wants.
 func (s *Store) LoadShared(ctx context.Context, fn func(*lease.Lease) error) error {
-	return s.load(ctx, lease.UnmarshalBinaryShared, fn)
+	var buf []byte
+	return s.load(ctx, func(b []byte, l *lease.Lease) error {
+		// A copy: the arena's own memory is never handed out, so that
+		// nothing outside can keep it mapped or read it once unmapped.
+		buf = append(buf[:0], b...)
+		return lease.UnmarshalBinaryShared(buf, l)
+	}, fn)
 }
 
 func (s *Store) load(ctx context.Context, decode func([]byte, *lease.Lease) error, fn func(*lease.Lease) error) error {
@@ -978,6 +999,7 @@ func (s *Store) load(ctx context.Context, decode func([]byte, *lease.Lease) erro
 	}
 	var l lease.Lease
 	vals := s.values()
+	defer vals.release()
 	for _, r := range vals.refs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -997,7 +1019,9 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	_, err := writeSnapshotTo(w, s.values(), ctx.Err)
+	vals := s.values()
+	defer vals.release()
+	_, err := writeSnapshotTo(w, vals, ctx.Err)
 	return err
 }
 
