@@ -455,11 +455,38 @@ func (a *Allocator) CommitAsync(l *lease.Lease, done func(error)) error {
 	if err != nil {
 		return err
 	}
-	err = as.PutAsync(l, func(err error) { done(a.settle(c, err)) })
-	if err != nil {
+	st := settlerPool.Get().(*settler)
+	st.a, st.c, st.done = a, c, done
+	if err := as.PutAsync(l, st.fn); err != nil {
+		st.a, st.done = nil, nil
+		settlerPool.Put(st)
 		return a.settle(c, err)
 	}
 	return nil
+}
+
+// settler carries a claim to the store's callback. Its fn is made once,
+// so that a commit does not allocate a closure.
+type settler struct {
+	a    *Allocator
+	c    claim
+	done func(error)
+	fn   func(error)
+}
+
+var settlerPool sync.Pool
+
+func init() { settlerPool.New = newSettler }
+
+func newSettler() any {
+	st := new(settler)
+	st.fn = func(err error) {
+		a, c, done := st.a, st.c, st.done
+		st.a, st.done = nil, nil
+		settlerPool.Put(st)
+		done(a.settle(c, err))
+	}
+	return st
 }
 
 // claim is the first half of a commit: the address is made the client's,

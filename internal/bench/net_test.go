@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -353,3 +354,54 @@ func TestDuration(t *testing.T) {
 		t.Errorf("duration %v s for a run of 0.3 s", r.DurationS)
 	}
 }
+
+// TestServerAllocationsPerLease pins what bootd's packet path allocates:
+// the same generator runs the same count of DORAs against the null
+// responder (which allocates nothing per packet) and against an
+// in-process bootd server, and the difference in allocations, per lease,
+// is the server's: today the client key of each DISCOVER and REQUEST.
+// Not under the race detector, which allocates on its own.
+func TestServerAllocationsPerLease(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
+	const count = 3000
+	measure := func(start func(*testnet.Namespace)) float64 {
+		n := newTopo(t, bench.Relay)
+		start(n.srv)
+		for i, c := range []int{1000, count} { // a warm-up run, then the measured one
+			cfg := testConfig(bench.Relay, c, 4000, 32, "dora=100")
+			cfg.MACSeed = uint8(i + 1)
+			var g *bench.Generator
+			if err := n.cli.Do(func() (err error) {
+				g, err = bench.Open(context.Background(), cfg)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			r, err := g.Run(t.Context())
+			runtime.ReadMemStats(&m1)
+			g.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkComplete(t, r, c)
+			if c == count {
+				return float64(m1.Mallocs-m0.Mallocs) / count
+			}
+		}
+		panic("unreachable")
+	}
+	null := measure(func(ns *testnet.Namespace) { startNull(t, ns) })
+	srv := measure(func(ns *testnet.Namespace) { startServer(t, ns) })
+	t.Logf("allocations per lease: %.2f with the null responder, %.2f with bootd", null, srv)
+	if srv-null >= maxServerAllocsPerLease {
+		t.Errorf("bootd allocates %.2f objects per lease, want fewer than %d", srv-null, maxServerAllocsPerLease)
+	}
+}
+
+// maxServerAllocsPerLease bounds the server's allocations per DORA: the
+// handler builds the client key as a string for each of its two requests.
+const maxServerAllocsPerLease = 3
