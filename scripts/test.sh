@@ -33,6 +33,10 @@ go mod download
 
 go test -race -count=1 ./...
 
+# The allocation pins skip under the race detector (it allocates on its
+# own), so they run once more without it.
+go test -count=1 -run 'Alloc' ./...
+
 # Each fuzz target for a few seconds, starting from its seed corpus in testdata/fuzz.
 # A count of inputs rather than a duration: with a duration, Go 1.26's fuzz
 # coordinator can report its own deadline as a failure ("context deadline
