@@ -101,7 +101,7 @@ type addrIndex struct {
 	seed uint32
 }
 
-// addrHash mixes a (lowbias32, after Chris Wellons's hash-prospector) so that
+// hash mixes a (lowbias32, after Chris Wellons's hash-prospector) so that
 // runs of addresses spread over the table.
 func (x *addrIndex) hash(a uint32) uint32 {
 	a ^= x.seed

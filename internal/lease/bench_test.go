@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -95,8 +98,9 @@ func BenchmarkPut(b *testing.B) {
 	}
 }
 
-// BenchmarkLoad measures Open plus a full Load of a store of n leases, and
-// the heap held by the open store.
+// BenchmarkLoad measures Open plus a full Load of a store of n leases, the
+// heap held by the open store, and all the memory it holds (mem-MB: the
+// resident memory it gives back at Close, heap or mapped).
 func BenchmarkLoad(b *testing.B) {
 	for _, be := range backends {
 		for _, n := range []int{100_000, 1_000_000} {
@@ -110,7 +114,7 @@ func BenchmarkLoad(b *testing.B) {
 				if err := s.Close(); err != nil {
 					b.Fatal(err)
 				}
-				var heap uint64
+				var heap, mem uint64
 				var openTime, loadTime time.Duration
 				for b.Loop() {
 					t0 := time.Now()
@@ -133,16 +137,40 @@ func BenchmarkLoad(b *testing.B) {
 					var ms runtime.MemStats
 					runtime.ReadMemStats(&ms)
 					heap = ms.HeapInuse
+					debug.FreeOSMemory()
+					open := residentBytes(b)
 					s.Close()
+					debug.FreeOSMemory()
+					mem = open - min(open, residentBytes(b))
 					b.StartTimer()
 				}
 				b.ReportMetric(float64(openTime.Milliseconds())/float64(b.N), "open-ms")
 				b.ReportMetric(float64(loadTime.Milliseconds())/float64(b.N), "load-ms")
 				b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
+				b.ReportMetric(float64(mem)/(1<<20), "mem-MB")
 				b.ReportMetric(float64(dirSize(b, dir))/(1<<20), "disk-MB")
 			})
 		}
 	}
+}
+
+// residentBytes returns the VmRSS of the process.
+func residentBytes(tb testing.TB) uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
+			if err != nil {
+				tb.Fatalf("VmRSS %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	tb.Fatal("no VmRSS in /proc/self/status")
+	return 0
 }
 
 func dirSize(tb testing.TB, dir string) int64 {
