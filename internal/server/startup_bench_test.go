@@ -95,9 +95,14 @@ func BenchmarkRestartMillion(b *testing.B) {
 	n := *benchLeases
 	if v := os.Getenv("BOOTD_BENCH_LEASES"); v != "" {
 		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 0 || n > 1<<22-2 {
-			b.Fatalf("BOOTD_BENCH_LEASES=%q: want a count up to %d", v, 1<<22-2)
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatalf("BOOTD_BENCH_LEASES=%q: %v", v, err)
 		}
+	}
+	// The pools of startupConfig: 100.64.0.0/10 for the stored leases,
+	// 198.18.0.0/15 less a few for the probe and the traffic.
+	if n < 0 || n > 1<<22-2 || *benchTraffic < 0 || *benchTraffic > 1<<17-300 {
+		b.Fatalf("%d leases and %d clients: want at most %d and %d", n, *benchTraffic, 1<<22-2, 1<<17-300)
 	}
 	bin := benchBuild(b)
 	store := filepath.Join(b.TempDir(), "leases")
