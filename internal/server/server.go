@@ -4,11 +4,17 @@
 // lease store and the allocator for the life of the process, and swaps in a
 // new configuration on reload without losing a lease.
 //
-// Concurrency: a fixed number of workers each read a batch of datagrams,
-// handle them with their own reused messages and buffers, and send the
-// replies in one batch. When the workers cannot keep up, the kernel's
-// socket queue drops the excess; nothing grows without bound here. A reload
-// waits for the packets in hand, then swaps the handler.
+// Concurrency: a fixed number of workers each read a batch of datagrams
+// and decide every request in it with their own reused messages and
+// buffers. Replies that write nothing go out at once, one sendmmsg per
+// batch. A request that writes a lease starts the write (the lease store
+// joins the writes in flight into one fsync) and leaves its reply in one
+// of a fixed number of pending slots; when the store calls back, a sender
+// goroutine sends the replies whose leases are on disk. When the slots
+// are all taken or the workers cannot keep up, the kernel's socket queue
+// holds, then drops, the excess; nothing grows without bound here. A
+// reload waits for the batches in hand and the writes in flight, then
+// swaps the handler.
 package server
 
 import (
