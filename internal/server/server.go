@@ -62,6 +62,12 @@ type Server struct {
 	// started and not completed; Reload and Serve's end wait for them.
 	free, replies chan *pending
 	inflight      sync.WaitGroup
+	// direct: the store has a commit hook, and replies made ready by its
+	// callbacks wait in committed (touched only on the store's goroutine)
+	// until the hook sends them.
+	direct       bool
+	committed    []*pending
+	committedOut []netio.Reply
 
 	counters Counters
 }
@@ -103,6 +109,10 @@ func New(ctx context.Context, cfg *config.Config, store lease.Store, opts Option
 	s.conn, err = netio.Listen(ctx, netio.Config{Port: opts.Port, Interfaces: cfg.Interfaces})
 	if err != nil {
 		return nil, fmt.Errorf("opening the DHCP socket: %w", err)
+	}
+	if h, ok := store.(commitHook); ok {
+		s.direct = true
+		h.OnCommit(s.sendCommitted)
 	}
 	return s, nil
 }
@@ -264,15 +274,39 @@ func (s *Server) newPending() *pending {
 	t := &pending{buf: make([]byte, 0, 1500), s: s}
 	t.done = func(err error) {
 		t.err = err
-		t.ready()
-		s.inflight.Done() // after ready: Serve closes replies once inflight is zero
+		if t.refs.Add(-1) == 0 {
+			if s.direct {
+				s.committed = append(s.committed, t) // sent by sendCommitted, after this commit's callbacks
+			} else {
+				s.replies <- t
+			}
+		}
+		s.inflight.Done() // after the handoff: Serve closes replies once inflight is zero
 	}
 	return t
 }
 
-// ready is called twice for a pending reply: by the worker once the reply
-// is laid out, and by the store's callback once the lease is written; the
-// second hands it to the sender.
+// commitHook is a lease store that calls a function after each commit, on
+// the goroutine that runs the commit's PutAsync callbacks (journal.Store).
+// With one, the replies a commit makes ready are sent from there, a commit
+// at a time, without waking the sender goroutine.
+type commitHook interface{ OnCommit(func()) }
+
+// sendCommitted sends the replies whose leases the last commit wrote. It
+// runs on the store's goroutine, like the callbacks that fill s.committed.
+func (s *Server) sendCommitted() {
+	if len(s.committed) == 0 {
+		return
+	}
+	s.committedOut = s.deliver(s.committed, s.committedOut[:0])
+	clear(s.committed)
+	s.committed = s.committed[:0]
+}
+
+// ready is the worker's half of a pending reply's hand-off: the reply is
+// laid out. The store's callback (done) is the other half, once the lease
+// is written; whichever comes second hands the reply on to be sent. The
+// callback nearly always comes second.
 func (t *pending) ready() {
 	if t.refs.Add(-1) == 0 {
 		t.s.replies <- t // never blocks: it has room for every pending
@@ -359,22 +393,29 @@ func (s *Server) sendReplies() {
 				break more
 			}
 		}
-		out = out[:0]
-		for _, t := range ts {
-			switch {
-			case t.err != nil:
-				s.counters.Dropped.Add(1)
-				s.log.Warn("lease not recorded; no reply sent", "addr", t.addr, "err", t.err)
-			case t.out.Payload != nil:
-				out = append(out, t.out)
-			}
-		}
-		s.send(out)
-		for _, t := range ts {
-			t.err, t.out = nil, netio.Reply{}
-			s.free <- t
+		out = s.deliver(ts, out[:0])
+	}
+}
+
+// deliver sends the replies of ts whose leases were written, then gives
+// the slots back. out is scratch space, returned for reuse.
+func (s *Server) deliver(ts []*pending, out []netio.Reply) []netio.Reply {
+	for _, t := range ts {
+		switch {
+		case t.err != nil:
+			s.counters.Dropped.Add(1)
+			s.log.Warn("lease not recorded; no reply sent", "addr", t.addr, "err", t.err)
+		case t.out.Payload != nil:
+			out = append(out, t.out)
 		}
 	}
+	s.send(out)
+	for _, t := range ts {
+		t.err, t.out = nil, netio.Reply{}
+		s.free <- t
+	}
+	clear(out) // do not keep payloads alive
+	return out[:0]
 }
 
 // writesLease reports whether answering m writes to the lease store.

@@ -123,3 +123,51 @@ func TestPutAsyncClose(t *testing.T) {
 		t.Errorf("PutAsync after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestOnCommit: the hook runs after each commit, once that commit's
+// callbacks have run, on the same goroutine as they (the race detector
+// would see plain counters shared across goroutines).
+func TestOnCommit(t *testing.T) {
+	s, err := journal.Open(t.Context(), t.TempDir(), journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 500
+	called, hooked := 0, []int{}
+	final := make(chan struct{})
+	done := final
+	s.OnCommit(func() {
+		if called == n+1 && final != nil {
+			close(final) // the last commit's hook: the test may read hooked
+			final = nil
+			return
+		}
+		hooked = append(hooked, called)
+	})
+	var wg sync.WaitGroup
+	for i := range uint32(n) {
+		l := leasetest.MakeLease(i)
+		wg.Add(1)
+		if err := s.PutAsync(&l, func(error) { called++; wg.Done() }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	l := leasetest.MakeLease(n) // one more commit, after all the others
+	if err := s.PutAsync(&l, func(error) { called++ }); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if len(hooked) == 0 || hooked[len(hooked)-1] != n {
+		t.Fatalf("hook saw %v callbacks done, want the last before the final commit to see %d", hooked, n)
+	}
+	for i := 1; i < len(hooked); i++ {
+		if hooked[i] <= hooked[i-1] {
+			t.Fatalf("hook calls saw %v: a commit without callbacks, or out of order", hooked)
+		}
+	}
+	if st := s.Stats(); int(st.Commits) != len(hooked)+1 {
+		t.Errorf("%d commits, %d hook calls", st.Commits, len(hooked))
+	}
+}

@@ -140,6 +140,7 @@ type Store struct {
 
 	reqs        chan *request
 	sendMu      sync.RWMutex // enqueue read-locks it; shutdown locks it to drain reqs
+	onCommit    atomic.Pointer[func()]
 	quit        chan struct{}
 	stopped     chan struct{}
 	compactDone chan compactResult
@@ -624,6 +625,25 @@ func (s *Store) PutAsync(l *lease.Lease, done func(error)) error {
 	return nil
 }
 
+// OnCommit sets fn to be called on the store's writer goroutine after each
+// commit, once the PutAsync callbacks of the changes it carried have run
+// (and after those failed at Close). A caller whose callbacks queue work
+// can do it there, a commit at a time, without waking another goroutine.
+// nil removes it.
+func (s *Store) OnCommit(fn func()) {
+	if fn == nil {
+		s.onCommit.Store(nil)
+		return
+	}
+	s.onCommit.Store(&fn)
+}
+
+func (s *Store) afterCallbacks() {
+	if fn := s.onCommit.Load(); fn != nil {
+		(*fn)()
+	}
+}
+
 // putRequest encodes l as a framed put record.
 func putRequest(l *lease.Lease) (*request, error) {
 	r := requestPool.Get().(*request)
@@ -754,6 +774,7 @@ func (s *Store) writer() {
 			r.finish(err)
 			batch[i] = nil
 		}
+		s.afterCallbacks()
 		s.maybeCompact()
 	}
 }
@@ -793,6 +814,7 @@ func (s *Store) shutdown() {
 			drained = true
 		}
 	}
+	s.afterCallbacks()
 	s.sendMu.Unlock()
 	if s.compacting {
 		s.endCompaction(<-s.compactDone)
