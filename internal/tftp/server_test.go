@@ -26,7 +26,7 @@ type testServer struct {
 	stop func() time.Duration // cancels Serve, waits for it and returns how long it took
 }
 
-func startServer(t *testing.T, cfg Config) *testServer {
+func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	if cfg.Root == "" {
@@ -82,7 +82,7 @@ func startServer(t *testing.T, cfg Config) *testServer {
 }
 
 // testWriter sends log lines to t.Log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSuffix(string(b), "\n"))
@@ -90,7 +90,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 }
 
 // waitFor polls cond until it holds or 10 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -101,7 +101,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func (ts *testServer) file(t *testing.T, name string, content []byte) {
+func (ts *testServer) file(t testing.TB, name string, content []byte) {
 	t.Helper()
 	p := filepath.Join(ts.root, name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -139,7 +139,7 @@ type result struct {
 }
 
 // get runs the transfer and returns what arrived.
-func (c client) get(t *testing.T, server netip.AddrPort) result {
+func (c client) get(t testing.TB, server netip.AddrPort) result {
 	t.Helper()
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
