@@ -156,6 +156,16 @@
 // pools it may use), but only the first of them in file order gives its
 // settings: list the most specific classes first. At most 256 classes.
 //
+// Network boot: a typical lab lists iPXE first (user-class: iPXE gets the
+// script URL, so iPXE never loads iPXE again), then UEFI HTTP boot
+// (vendor-class: "HTTPClient*" gets a URL), then PXE ROMs by architecture
+// (client-arch: [7, 9] gets ipxe.efi, [0] undionly.kpxe). When a reply
+// carries a boot file, bootd echoes the firmware's vendor class
+// ("PXEClient" or "HTTPClient", which PXE and UEFI HTTP boot require) and,
+// for PXE, sends option 43 with discovery control "use this boot file"
+// unless option 43 is configured. A boot file longer than the 128-byte
+// file field goes in option 67.
+//
 // # Scopes
 //
 // options, lease-time, renew-time, rebind-time, boot-file and next-server

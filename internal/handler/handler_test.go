@@ -228,12 +228,16 @@ func TestAsyncSameClientWhilePending(t *testing.T) {
 	var in1, in2 dhcpv4.Message
 	in1.UnmarshalBinary(b)
 	in2.UnmarshalBinary(b)
-	release := make(chan struct{})
+	// Hold the store's writer inside the callback of an unrelated write,
+	// so the REQUEST's own write stays queued, pending, until released.
+	release, entered := make(chan struct{}), make(chan struct{})
+	other := lease.Lease{Addr: netip.MustParseAddr("198.18.0.250"), State: lease.Bound, HWType: 1, HWAddr: []byte{2, 9, 9, 9, 9, 9}}
+	if err := e.store.PutAsync(&other, func(error) { close(entered); <-release }); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
 	done := make(chan error, 1)
-	res1 := e.h.HandleAsync(t.Context(), e.in, &in1, new(dhcpv4.Message), func(err error) {
-		<-release // hold the store's writer: the write stays pending
-		done <- err
-	})
+	res1 := e.h.HandleAsync(t.Context(), e.in, &in1, new(dhcpv4.Message), func(err error) { done <- err })
 	if !res1.Pending || res1.Verdict != Reply {
 		t.Fatalf("first REQUEST: %+v, want a pending ACK", res1)
 	}

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"context"
 	"net/netip"
 	"time"
@@ -51,6 +52,7 @@ func (t *txn) build(mt dhcpv4.MessageType, c candidate, lt time.Duration) {
 		r.Options.SetDuration(dhcpv4.OptRebindingTime, t2)
 	}
 	t.bootFields(v)
+	t.netboot()
 	t.echo()
 	t.res = Result{Verdict: Reply, Type: mt}
 	t.address(false)
@@ -65,6 +67,43 @@ func (t *txn) bootFields(v config.View) {
 	}
 	if f := v.BootFile(); f != "" && !r.SetBootFile(f) {
 		r.Options.SetString(dhcpv4.OptBootFileName, f)
+	}
+}
+
+// Vendor classes of network boot firmware (option 60), and the PXE
+// discovery control sub-option of option 43 telling a PXE client to use
+// the boot file given, without boot server discovery (PXE 2.1, 2.4.5).
+var (
+	pxeClient       = []byte("PXEClient")
+	httpClient      = []byte("HTTPClient")
+	pxeUseBootFile  = []byte{6, 1, 8, 255}
+	optPXEDiscovery = dhcpv4.OptVendorSpecific
+)
+
+// netboot adds what network boot firmware needs to take a reply with a
+// boot file as a boot offer: its vendor class echoed in option 60
+// ("PXEClient" as PXE 2.1 requires, "HTTPClient" as UEFI HTTP boot
+// requires), and for PXE, option 43 with discovery control "use the boot
+// file" unless the configuration sets option 43 itself. Without a boot
+// file nothing is added: the firmware then waits for a boot server (or a
+// proxyDHCP) as its specification says.
+func (t *txn) netboot() {
+	r := t.reply
+	if len(r.BootFile()) == 0 {
+		if _, ok := r.Options.Get(dhcpv4.OptBootFileName); !ok {
+			return
+		}
+	}
+	vc, ok := t.req.VendorClass()
+	switch {
+	case !ok:
+	case bytes.HasPrefix(vc, pxeClient):
+		r.Options.Set(dhcpv4.OptVendorClass, pxeClient)
+		if _, set := r.Options.Get(optPXEDiscovery); !set {
+			r.Options.Set(optPXEDiscovery, pxeUseBootFile)
+		}
+	case bytes.HasPrefix(vc, httpClient):
+		r.Options.Set(dhcpv4.OptVendorClass, httpClient)
 	}
 }
 
