@@ -1,0 +1,5 @@
+//go:build !race
+
+package rarp
+
+const raceEnabled = false
