@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -15,11 +16,11 @@ func TestBlockLoopAllocs(t *testing.T) {
 		t.Skip("allocation counts mean nothing under the race detector")
 	}
 	lo := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
-	srv, err := net.ListenUDP("udp4", lo)
+	srv, err := listenTID(netip.MustParseAddr("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	defer srv.close()
 	cli, err := net.ListenUDP("udp4", lo)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +35,7 @@ func TestBlockLoopAllocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		peer := srv.LocalAddr().(*net.UDPAddr).AddrPort()
+		peer := srv.localAddr()
 		buf := make([]byte, 4+blksize)
 		ack := []byte{0, OpACK, 0, 0}
 		ctx := context.Background()

@@ -38,7 +38,10 @@
 // to the address the request came to (learnt with IP_PKTINFO when the
 // listening socket is bound to the unspecified address). Packets from another
 // address or port get error 5 and do not disturb it. Block numbers roll over
-// from 65535 to 0, so files of any size are served.
+// from 65535 to 0, so files of any size are served. That socket is a
+// blocking one, read and written with direct system calls by the
+// transfer's goroutine: a thread that sleeps in recvfrom wakes sooner for
+// the next ACK than one parked in the runtime's network poller.
 //
 // The sender is go-back-N over a window: blocks are read once (ReadAt into a
 // per-transfer ring of window blocks) and sent again only on a timeout or

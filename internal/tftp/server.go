@@ -257,18 +257,14 @@ func (s *Server) request(ctx context.Context, wg *sync.WaitGroup, conn *net.UDPC
 
 // serveRead runs one read transfer from a new socket.
 func (s *Server) serveRead(ctx context.Context, log *slog.Logger, root *os.Root, req Request, client netip.AddrPort, local netip.Addr) {
-	laddr := &net.UDPAddr{}
-	if local.IsValid() {
-		laddr.IP = local.AsSlice()
-	}
-	conn, err := net.ListenUDP("udp4", laddr)
+	conn, err := listenTID(local)
 	if err != nil {
 		s.failed.Add(1)
 		log.Warn("tftp transfer socket", "err", err)
 		return
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer conn.close()
+	stop := context.AfterFunc(ctx, conn.interrupt)
 	defer stop()
 
 	refuse := func(code uint16, msg string) {

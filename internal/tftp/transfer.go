@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"time"
@@ -32,7 +31,7 @@ func (e *clientError) Error() string {
 // current window stay in ring until acknowledged, so retransmissions read
 // nothing again (netascii is converted once).
 type transfer struct {
-	conn *net.UDPConn
+	conn packetConn
 	peer netip.AddrPort
 	src  source
 	oack []byte // the OACK to send first, or nil for a plain RFC 1350 transfer
@@ -62,7 +61,7 @@ type transfer struct {
 
 // newTransfer negotiates req's options for a file of the given size (-1 if
 // unknown) and prepares the buffers.
-func newTransfer(conn *net.UDPConn, peer netip.AddrPort, r io.ReaderAt, size int64, req Request, timeout time.Duration, retries int) (*transfer, error) {
+func newTransfer(conn packetConn, peer netip.AddrPort, r io.ReaderAt, size int64, req Request, timeout time.Duration, retries int) (*transfer, error) {
 	t := &transfer{conn: conn, peer: peer, blksize: DefaultBlockSize, window: 1, timeout: timeout, retries: retries}
 	netascii := req.Mode == "netascii"
 	t.src = newSource(r, netascii)
