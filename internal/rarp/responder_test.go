@@ -270,7 +270,7 @@ type topo struct {
 	stop     func(t testing.TB) // cancels Serve and checks it returned, closed the socket and left no goroutine
 }
 
-func newTopo(t *testing.T, withAddr bool) *topo {
+func newTopo(t *testing.T, withAddr bool, log *slog.Logger) *topo {
 	t.Helper()
 	tp := &topo{srv: testnet.New(t, "rarps"), cli: testnet.New(t, "rarpc")}
 	testnet.Veth(t, tp.srv, "s0", tp.cli, "c0")
@@ -285,7 +285,7 @@ func newTopo(t *testing.T, withAddr bool) *topo {
 
 	before := runtime.NumGoroutine()
 	err := tp.srv.Do(func() (err error) {
-		tp.r, err = Listen(context.Background(), Config{Interface: "s0", Lookup: lookup, Log: testLog(t)})
+		tp.r, err = Listen(context.Background(), Config{Interface: "s0", Lookup: lookup, Log: log})
 		return err
 	})
 	if err != nil {
@@ -320,7 +320,7 @@ func newTopo(t *testing.T, withAddr bool) *topo {
 }
 
 func TestServe(t *testing.T) {
-	tp := newTopo(t, true)
+	tp := newTopo(t, true, testLog(t))
 
 	t.Run("known MAC", func(t *testing.T) {
 		tp.c.send(t, request(cliMAC))
@@ -400,7 +400,7 @@ func TestServe(t *testing.T) {
 }
 
 func TestServeNoAddress(t *testing.T) {
-	tp := newTopo(t, false)
+	tp := newTopo(t, false, testLog(t))
 	tp.c.send(t, request(cliMAC))
 	waitFor(t, "the request to be counted as unanswered", func() bool { return tp.r.Stats().NoAddress == 1 })
 	if st := tp.r.Stats(); st.Replies != 0 {
@@ -414,7 +414,7 @@ func TestServeNoAddress(t *testing.T) {
 }
 
 func TestServeTwiceAndClose(t *testing.T) {
-	tp := newTopo(t, true)
+	tp := newTopo(t, true, testLog(t))
 	waitFor(t, "Serve to start", func() bool { return tp.r.serving.Load() })
 	if err := tp.r.Serve(context.Background()); err == nil {
 		t.Error("a second Serve returned nil, want an error")
@@ -456,5 +456,62 @@ func TestListenErrors(t *testing.T) {
 				t.Errorf("Listen: %v, want an error with %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// pinger does request/reply round trips for TestServeAllocs without
+// allocating: its buffers, sockaddr and RawConn callbacks are made once.
+type pinger struct {
+	c              *rawClient
+	frame, buf     []byte
+	sa             unix.SockaddrLinklayer
+	n              int
+	err            error
+	sendFn, recvFn func(fd uintptr) bool
+}
+
+func (p *pinger) send(fd uintptr) bool {
+	p.err = unix.Sendto(int(fd), p.frame, 0, &p.sa)
+	return !errors.Is(p.err, unix.EAGAIN)
+}
+
+func (p *pinger) recv(fd uintptr) bool {
+	p.n, p.err = unix.Read(int(fd), p.buf)
+	return !errors.Is(p.err, unix.EAGAIN)
+}
+
+func (p *pinger) roundTrip(t *testing.T) {
+	if err := p.c.rc.Write(p.sendFn); err != nil || p.err != nil {
+		t.Fatalf("send: %v, %v", err, p.err)
+	}
+	if err := p.c.f.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.c.rc.Read(p.recvFn); err != nil || p.err != nil {
+		t.Fatalf("no reply: %v, %v", err, p.err)
+	}
+	if p.n < 14+packetLen || p.buf[14+7] != opReplyReverse {
+		t.Fatalf("not a reply: % x", p.buf[:p.n])
+	}
+}
+
+// TestServeAllocs pins the allocations of the whole answer path, socket
+// calls included: the count covers the process, so it includes the
+// responder's goroutine, and the client here allocates nothing itself.
+func TestServeAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	tp := newTopo(t, true, nil)
+	p := &pinger{c: tp.c, buf: make([]byte, 1600), sa: unix.SockaddrLinklayer{Ifindex: tp.c.ifindex, Halen: 6}}
+	copy(p.sa.Addr[:], broadcast)
+	p.frame = append(append(append(append([]byte{}, broadcast...), cliMAC...), 0x80, 0x35), request(cliMAC)...)
+	p.sendFn, p.recvFn = p.send, p.recv
+	const runs = 200
+	if n := testing.AllocsPerRun(runs, func() { p.roundTrip(t) }); n != 0 {
+		t.Errorf("a request and its reply allocate %v times, want 0", n)
+	}
+	if st := tp.r.Stats(); st.Replies != runs+1 {
+		t.Errorf("Stats = %+v, want %d replies", st, runs+1)
 	}
 }
