@@ -74,6 +74,17 @@ func writeSummary(w io.Writer, c *config.Config) {
 	fmt.Fprintf(w, "interfaces: %s\n", strings.Join(c.Interfaces, ", "))
 	fmt.Fprintf(w, "lease store: %s\n", c.LeaseStore.Path)
 	fmt.Fprintf(w, "offer hold: %s, decline quarantine: %s\n", dur(c.OfferHold), dur(c.DeclineQuarantine))
+	if t := c.TFTP; t != nil {
+		addr := "all addresses"
+		if t.Address.IsValid() {
+			addr = t.Address.String()
+		}
+		fmt.Fprintf(w, "tftp: %s, on %s port %d, %d transfers at once\n", t.Root, addr, t.Port, t.MaxTransfers)
+	}
+	if h := c.HTTPBoot; h != nil {
+		fmt.Fprintf(w, "http boot: %s, on %s\n", h.Root, h.Listen)
+	}
+
 	for _, s := range c.Subnets {
 		fmt.Fprintln(w)
 		writeSubnet(w, s)

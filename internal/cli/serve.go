@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 
 	"bootd/internal/config"
+	"bootd/internal/httpboot"
 	"bootd/internal/lease/journal"
 	"bootd/internal/server"
+	"bootd/internal/tftp"
 )
 
 func serveCommand() *command {
@@ -50,6 +54,52 @@ SIGINT or SIGTERM stops the server.
 			}
 		},
 	}
+}
+
+// startBootServers starts the boot file servers the configuration asks
+// for; they stop when ctx ends. Their settings are read at start: a reload
+// does not change them.
+func startBootServers(ctx context.Context, log *slog.Logger, cfg *config.Config) error {
+	if t := cfg.TFTP; t != nil {
+		ts, err := tftp.New(tftp.Config{Root: t.Root, MaxTransfers: t.MaxTransfers, Log: log})
+		if err != nil {
+			return fmt.Errorf("tftp: %w", err)
+		}
+		addr := netip.IPv4Unspecified()
+		if t.Address.IsValid() {
+			addr = t.Address
+		}
+		conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(t.Port))))
+		if err != nil {
+			return fmt.Errorf("tftp: %w", err)
+		}
+		go func() {
+			if err := ts.Serve(ctx, conn); err != nil && ctx.Err() == nil {
+				log.Error("tftp server stopped", "err", err)
+			}
+		}()
+		log.Info("serving boot files over TFTP", "root", t.Root, "listen", conn.LocalAddr())
+	}
+	if h := cfg.HTTPBoot; h != nil {
+		hs, err := httpboot.New(httpboot.Config{Root: h.Root, Log: log})
+		if err != nil {
+			return err
+		}
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp4", h.Listen.String())
+		if err != nil {
+			hs.Close()
+			return fmt.Errorf("http boot: %w", err)
+		}
+		go func() {
+			defer hs.Close()
+			if err := hs.Serve(ctx, ln); err != nil {
+				log.Error("http boot server stopped", "err", err)
+			}
+		}()
+		log.Info("serving boot files over HTTP", "root", h.Root, "listen", h.Listen)
+	}
+	return nil
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
@@ -111,6 +161,9 @@ func runServe(ctx context.Context, log *slog.Logger, file string, port int) erro
 			log.Error("control socket not served: bootd leases and bootd backup cannot reach this server", "err", err)
 		}
 	}()
+	if err := startBootServers(ctx, log, cfg); err != nil {
+		return err
+	}
 	log.Info("serving", "config", file, "interfaces", cfg.Interfaces, "port", srv.LocalPort(), "leases", cfg.LeaseStore.Path)
 	if err := srv.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -31,6 +31,10 @@ type Config struct {
 	OfferHold         time.Duration // how long an offered address is held for the client
 	DeclineQuarantine time.Duration // how long a declined address is kept out of use
 
+	// The boot file servers; nil when off.
+	TFTP     *TFTP
+	HTTPBoot *HTTPBoot
+
 	Global         Settings         // the global scope's effective settings (with defaults)
 	SharedNetworks []*SharedNetwork // in file order
 	Subnets        []*Subnet        // every subnet, top-level and in shared networks, in file order
@@ -39,6 +43,26 @@ type Config struct {
 	byAddr []*Subnet            // sorted by prefix address, for SubnetFor
 	byIf   map[string][]*Subnet // subnets tied to an interface by configuration
 }
+
+// TFTP configures the built-in TFTP server (read-only, rooted).
+type TFTP struct {
+	Root         string     // directory, absolute
+	Address      netip.Addr // address to listen on; invalid: all
+	Port         int        // 69 unless set
+	MaxTransfers int        // transfers at once (DefaultTFTPTransfers unless set)
+}
+
+// HTTPBoot configures the HTTP boot server (UEFI HTTP boot, iPXE).
+type HTTPBoot struct {
+	Root   string         // directory, absolute; the TFTP root unless set
+	Listen netip.AddrPort // address and port to listen on
+}
+
+// Defaults of the boot servers.
+const (
+	DefaultTFTPPort      = 69
+	DefaultTFTPTransfers = 64
+)
 
 // LeaseStore says where leases are kept.
 type LeaseStore struct {

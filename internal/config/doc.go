@@ -28,6 +28,14 @@
 //	boot-file: ...             # as in a class, see below
 //	next-server: ...
 //	options: {...}
+//	tftp:                      # the TFTP server (off unless present)
+//	  root: /srv/boot          # required: boot files, read-only; nothing outside it is served
+//	  address: 198.18.0.1      # listen address (default: all)
+//	  port: 69                 # (default 69)
+//	  max-transfers: 64        # at once (default 64)
+//	http-boot:                 # the HTTP boot server (off unless present)
+//	  root: /srv/boot          # default: the tftp root
+//	  listen: 198.18.0.1:8080  # required
 //	subnets: [...]
 //	shared-networks: [...]
 //	classes: [...]

@@ -45,7 +45,7 @@ type timeNodes struct{ lease, min, max, renew, rebind *yaml.Node }
 var (
 	settingKeys = []string{"options", "lease-time", "renew-time", "rebind-time", "boot-file", "next-server"}
 	upperKeys   = []string{"authoritative", "bootp"}
-	globalKeys  = slices.Concat([]string{"interfaces", "lease-store", "offer-hold", "decline-quarantine", "subnets", "shared-networks", "classes"}, settingKeys, upperKeys)
+	globalKeys  = slices.Concat([]string{"interfaces", "lease-store", "offer-hold", "decline-quarantine", "subnets", "shared-networks", "classes", "tftp", "http-boot"}, settingKeys, upperKeys)
 	sharedKeys  = slices.Concat([]string{"name", "interface", "subnets"}, settingKeys, upperKeys)
 	subnetKeys  = slices.Concat([]string{"subnet", "interface", "server-address", "pools", "reservations"}, settingKeys, upperKeys)
 	poolKeys    = slices.Concat([]string{"range", "classes"}, settingKeys)
@@ -185,7 +185,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	}
 	var global Settings
 	var subnetNodes, sharedNodes, classNodes []*yaml.Node
-	var ifNode *yaml.Node
+	var ifNode, httpNode *yaml.Node
 	ok := d.mapping(root, "configuration", globalKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "interfaces":
@@ -225,6 +225,10 @@ func (d *decoder) config(root *yaml.Node) *Config {
 			} else if ok {
 				c.DeclineQuarantine = t
 			}
+		case "tftp":
+			c.TFTP = d.tftp(v)
+		case "http-boot":
+			httpNode = v
 		case "subnets":
 			subnetNodes, _ = d.sequence(v, key, false)
 		case "shared-networks":
@@ -237,6 +241,9 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	})
 	if !ok {
 		return nil
+	}
+	if httpNode != nil {
+		c.HTTPBoot = d.httpBoot(httpNode, c.TFTP)
 	}
 	switch {
 	case ifNode == nil:
@@ -279,6 +286,82 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	d.validate(c)
 	forget(c)
 	return c
+}
+
+// root reads a boot root: an absolute directory path.
+func (d *decoder) root(n *yaml.Node, what string) (string, bool) {
+	p, ok := d.str(n, what)
+	if !ok {
+		return "", false
+	}
+	if !path.IsAbs(p) {
+		d.errorf(n, "%s %q must be absolute", what, p)
+		return "", false
+	}
+	return path.Clean(p), true
+}
+
+func (d *decoder) tftp(n *yaml.Node) *TFTP {
+	t := &TFTP{Port: DefaultTFTPPort, MaxTransfers: DefaultTFTPTransfers}
+	var hasRoot bool
+	ok := d.mapping(n, "tftp", []string{"root", "address", "port", "max-transfers"}, func(key string, _, v *yaml.Node) {
+		switch key {
+		case "root":
+			t.Root, _ = d.root(v, "tftp root")
+			hasRoot = true
+		case "address":
+			t.Address, _ = d.addr(v, "tftp address")
+		case "port":
+			if p, ok := d.uint(v, "tftp port", 1, 65535); ok {
+				t.Port = int(p)
+			}
+		case "max-transfers":
+			if m, ok := d.uint(v, "tftp max-transfers", 1, 100000); ok {
+				t.MaxTransfers = int(m)
+			}
+		}
+	})
+	if ok && !hasRoot {
+		d.errorf(n, "tftp needs a root: the directory of the boot files")
+	}
+	return t
+}
+
+func (d *decoder) httpBoot(n *yaml.Node, tftp *TFTP) *HTTPBoot {
+	h := &HTTPBoot{}
+	var hasRoot, hasListen bool
+	ok := d.mapping(n, "http-boot", []string{"root", "listen"}, func(key string, _, v *yaml.Node) {
+		switch key {
+		case "root":
+			h.Root, _ = d.root(v, "http-boot root")
+			hasRoot = true
+		case "listen":
+			hasListen = true
+			s, ok := d.str(v, "http-boot listen")
+			if !ok {
+				return
+			}
+			ap, err := netip.ParseAddrPort(s)
+			if err != nil || !ap.Addr().Is4() || ap.Port() == 0 {
+				d.errorf(v, "http-boot listen %q: want an IPv4 address and a port, like 198.18.0.1:8080", s)
+				return
+			}
+			h.Listen = ap
+		}
+	})
+	if !ok {
+		return h
+	}
+	if !hasRoot && tftp != nil {
+		h.Root, hasRoot = tftp.Root, true
+	}
+	if !hasRoot {
+		d.errorf(n, "http-boot needs a root (or a tftp root to share)")
+	}
+	if !hasListen {
+		d.errorf(n, "http-boot needs listen: the address and port to serve on, like 198.18.0.1:8080")
+	}
+	return h
 }
 
 func (d *decoder) class(n *yaml.Node, c *Config) {
