@@ -18,7 +18,7 @@ func BenchmarkTransfer64MiB(b *testing.B) {
 	ts := startServer(b, Config{Log: slog.New(slog.DiscardHandler)})
 	content := randomBytes(64 << 20)
 	ts.file(b, "big", content)
-	c := client{req: Request{Filename: "big", Options: Options{BlockSize: 1428, WindowSize: 16}}}
+	c := client{req: Request{Filename: "big", Options: Options{BlockSize: 1428, WindowSize: 16}}, into: make([]byte, 0, len(content))}
 	b.SetBytes(int64(len(content)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -130,6 +130,9 @@ type client struct {
 	// onData is called with the transfer's socket and the server's TID
 	// after each block received.
 	onData func(conn *net.UDPConn, server netip.AddrPort, seq uint64)
+	// into, if set, is where the data goes (from into[:0]), so that a
+	// benchmark measures the server rather than the client's allocations.
+	into []byte
 }
 
 type result struct {
@@ -155,8 +158,8 @@ func (c client) get(t testing.TB, server netip.AddrPort) result {
 	if _, err := conn.WriteToUDPAddrPort(AppendRequest(nil, c.req), server); err != nil {
 		t.Fatal(err)
 	}
+	res := result{data: c.into[:0]}
 	var (
-		res     result
 		peer    netip.AddrPort
 		blksize = DefaultBlockSize
 		window  = 1

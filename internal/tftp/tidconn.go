@@ -11,13 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// packetConn is what a transfer needs of its socket; *net.UDPConn has it.
-type packetConn interface {
-	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
-	ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error)
-	SetReadDeadline(t time.Time) error
-}
-
 // tidConn is a transfer's socket: a blocking IPv4 UDP socket read and written
 // with direct system calls, its read deadline a receive timeout
 // (SO_RCVTIMEO). A transfer waits for one ACK at a time, and a thread
@@ -30,6 +23,11 @@ type tidConn struct {
 	closed   atomic.Bool
 	deadline time.Time
 	timeo    time.Duration // SO_RCVTIMEO as last set; reads may end up to 1 ms past the deadline
+
+	// sendmmsg scratch, grown to the largest batch once.
+	hdrs []unix.Mmsghdr
+	iovs []unix.Iovec
+	name unix.RawSockaddrInet4
 }
 
 func listenTID(local netip.Addr) (*tidConn, error) {
@@ -152,4 +150,38 @@ func rawSockaddr(to netip.AddrPort) unix.RawSockaddrInet4 {
 		Port:   p>>8 | p<<8,
 		Addr:   to.Addr().Unmap().As4(),
 	}
+}
+
+// writeBatch sends pkts to one address with sendmmsg, in as few calls as the
+// kernel takes them.
+func (c *tidConn) writeBatch(pkts [][]byte, to netip.AddrPort) error {
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	if len(c.hdrs) < len(pkts) {
+		c.hdrs = make([]unix.Mmsghdr, len(pkts))
+		c.iovs = make([]unix.Iovec, len(pkts))
+	}
+	c.name = rawSockaddr(to)
+	for i, p := range pkts {
+		c.iovs[i].Base = &p[0]
+		c.iovs[i].SetLen(len(p))
+		h := &c.hdrs[i].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&c.name))
+		h.Namelen = unix.SizeofSockaddrInet4
+		h.Iov = &c.iovs[i]
+		h.SetIovlen(1)
+	}
+	for sent := 0; sent < len(pkts); {
+		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.hdrs[sent])),
+			uintptr(len(pkts)-sent), 0, 0, 0)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return os.NewSyscallError("sendmmsg", errno)
+		}
+		sent += int(n)
+	}
+	return nil
 }

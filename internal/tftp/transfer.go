@@ -31,7 +31,7 @@ func (e *clientError) Error() string {
 // current window stay in ring until acknowledged, so retransmissions read
 // nothing again (netascii is converted once).
 type transfer struct {
-	conn packetConn
+	conn *tidConn
 	peer netip.AddrPort
 	src  source
 	oack []byte // the OACK to send first, or nil for a plain RFC 1350 transfer
@@ -41,10 +41,11 @@ type transfer struct {
 	timeout time.Duration // initial retransmission timeout
 	retries int           // retransmissions allowed for one packet
 
-	ring []byte // window slots of 4+blksize bytes: DATA header and payload
-	lens []int  // payload length per slot
-	rbuf []byte // receive buffer
-	ebuf []byte // error 5 replies to strays
+	ring []byte   // window slots of 4+blksize bytes: DATA header and payload
+	lens []int    // payload length per slot
+	rbuf []byte   // receive buffer
+	ebuf []byte   // error 5 replies to strays
+	out  [][]byte // the packets of one sendWindow, sent with one system call
 
 	base   uint64 // first unacknowledged block
 	next   uint64 // next block to send
@@ -61,7 +62,7 @@ type transfer struct {
 
 // newTransfer negotiates req's options for a file of the given size (-1 if
 // unknown) and prepares the buffers.
-func newTransfer(conn packetConn, peer netip.AddrPort, r io.ReaderAt, size int64, req Request, timeout time.Duration, retries int) (*transfer, error) {
+func newTransfer(conn *tidConn, peer netip.AddrPort, r io.ReaderAt, size int64, req Request, timeout time.Duration, retries int) (*transfer, error) {
 	t := &transfer{conn: conn, peer: peer, blksize: DefaultBlockSize, window: 1, timeout: timeout, retries: retries}
 	netascii := req.Mode == "netascii"
 	t.src = newSource(r, netascii)
@@ -96,6 +97,7 @@ func newTransfer(conn packetConn, peer netip.AddrPort, r io.ReaderAt, size int64
 	}
 	t.ring = make([]byte, t.window*(4+t.blksize))
 	t.lens = make([]int, t.window)
+	t.out = make([][]byte, 0, t.window)
 	t.rbuf = make([]byte, 4+DefaultBlockSize)
 	t.ebuf = AppendError(nil, ErrCodeUnknownTID, "unknown transfer ID")
 	t.base, t.next, t.filled = 1, 1, 1
@@ -148,7 +150,7 @@ func (t *transfer) negotiate(ctx context.Context) error {
 }
 
 // sendWindow sends the blocks from next up to the end of the window or the
-// last block, reading those not read yet.
+// last block, reading those not read yet, with one sendmmsg.
 func (t *transfer) sendWindow() error {
 	for t.next < t.base+uint64(t.window) && (t.last == 0 || t.next <= t.last) {
 		slot := int(t.next % uint64(t.window))
@@ -168,12 +170,16 @@ func (t *transfer) sendWindow() error {
 		} else {
 			t.retransmits++
 		}
-		if _, err := t.conn.WriteToUDPAddrPort(pkt[:4+t.lens[slot]], t.peer); err != nil {
-			return err
-		}
+		t.out = append(t.out, pkt[:4+t.lens[slot]])
 		t.next++
 	}
-	return nil
+	if len(t.out) == 0 {
+		return nil
+	}
+	err := t.conn.writeBatch(t.out, t.peer)
+	clear(t.out) // hold no slot beyond the call
+	t.out = t.out[:0]
+	return err
 }
 
 // await waits for an ACK that moves the window, or for the timeout, after
