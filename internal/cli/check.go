@@ -84,7 +84,9 @@ func writeSummary(w io.Writer, c *config.Config) {
 	if h := c.HTTPBoot; h != nil {
 		fmt.Fprintf(w, "http boot: %s, on %s\n", h.Root, h.Listen)
 	}
-
+	if r := c.RARP; r != nil {
+		fmt.Fprintf(w, "rarp: on %s\n", strings.Join(r.Interfaces, ", "))
+	}
 	for _, s := range c.Subnets {
 		fmt.Fprintln(w)
 		writeSubnet(w, s)

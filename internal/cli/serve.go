@@ -17,6 +17,7 @@ import (
 	"bootd/internal/config"
 	"bootd/internal/httpboot"
 	"bootd/internal/lease/journal"
+	"bootd/internal/rarp"
 	"bootd/internal/server"
 	"bootd/internal/tftp"
 )
@@ -56,10 +57,29 @@ SIGINT or SIGTERM stops the server.
 	}
 }
 
-// startBootServers starts the boot file servers the configuration asks
-// for; they stop when ctx ends. Their settings are read at start: a reload
-// does not change them.
-func startBootServers(ctx context.Context, log *slog.Logger, cfg *config.Config) error {
+// startBootServers starts the boot file servers and the RARP responder the
+// configuration asks for; they stop when ctx ends. Their settings are read
+// at start (a reload does not change them), but RARP answers from the
+// reservations of the configuration being served (current).
+func startBootServers(ctx context.Context, log *slog.Logger, cfg *config.Config, current func() *config.Config) error {
+	if r := cfg.RARP; r != nil {
+		for _, name := range r.Interfaces {
+			rs, err := rarp.Listen(ctx, rarp.Config{
+				Interface: name,
+				Lookup:    func(mac net.HardwareAddr) (netip.Addr, bool) { return current().ReservedAddress(mac) },
+				Log:       log,
+			})
+			if err != nil {
+				return fmt.Errorf("rarp: %w", err)
+			}
+			go func() {
+				if err := rs.Serve(ctx); err != nil {
+					log.Error("rarp responder stopped", "interface", name, "err", err)
+				}
+			}()
+			log.Info("answering RARP", "interface", name)
+		}
+	}
 	if t := cfg.TFTP; t != nil {
 		ts, err := tftp.New(tftp.Config{Root: t.Root, MaxTransfers: t.MaxTransfers, Log: log})
 		if err != nil {
@@ -161,7 +181,7 @@ func runServe(ctx context.Context, log *slog.Logger, file string, port int) erro
 			log.Error("control socket not served: bootd leases and bootd backup cannot reach this server", "err", err)
 		}
 	}()
-	if err := startBootServers(ctx, log, cfg); err != nil {
+	if err := startBootServers(ctx, log, cfg, srv.Config); err != nil {
 		return err
 	}
 	log.Info("serving", "config", file, "interfaces", cfg.Interfaces, "port", srv.LocalPort(), "leases", cfg.LeaseStore.Path)

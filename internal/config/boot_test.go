@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -15,6 +16,8 @@ tftp:
 	max-transfers: 8
 http-boot:
 	listen: 198.18.0.1:8080
+rarp:
+	interfaces: [eth0, eth1]
 subnets:
 	- subnet: 198.18.0.0/24
 	  reservations:
@@ -30,13 +33,26 @@ subnets:
 	if c.HTTPBoot == nil || c.HTTPBoot.Root != "/srv/boot" || c.HTTPBoot.Listen != netip.MustParseAddrPort("198.18.0.1:8080") {
 		t.Errorf("HTTPBoot = %+v, want the TFTP root and 198.18.0.1:8080", c.HTTPBoot)
 	}
+	if c.RARP == nil || strings.Join(c.RARP.Interfaces, ",") != "eth0,eth1" {
+		t.Errorf("RARP = %+v", c.RARP)
+	}
+	mac := func(s string) []byte { m, _ := net.ParseMAC(s); return m }
+	if a, ok := c.ReservedAddress(mac("02:00:00:00:00:01")); !ok || a != netip.MustParseAddr("198.18.0.10") {
+		t.Errorf("ReservedAddress(01) = %v, %v", a, ok)
+	}
+	for _, m := range []string{"02:00:00:00:00:02", "02:00:00:00:00:03"} {
+		if a, ok := c.ReservedAddress(mac(m)); ok {
+			t.Errorf("ReservedAddress(%s) = %v, want none (no address reserved)", m, a)
+		}
+	}
+
 	// Off unless configured.
 	c, err = Parse("t.yaml", []byte("interfaces: [eth0]\nsubnets: [{subnet: 198.18.0.0/24}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.TFTP != nil || c.HTTPBoot != nil {
-		t.Errorf("boot servers on without configuration: %+v %+v", c.TFTP, c.HTTPBoot)
+	if c.TFTP != nil || c.HTTPBoot != nil || c.RARP != nil {
+		t.Errorf("boot servers on without configuration: %+v %+v %+v", c.TFTP, c.HTTPBoot, c.RARP)
 	}
 }
 
@@ -52,6 +68,7 @@ func TestBootServerErrors(t *testing.T) {
 		{"http-boot: {listen: 198.18.0.1:80}\n", []string{"2:12: http-boot needs a root (or a tftp root to share)"}},
 		{"http-boot: {root: /b}\n", []string{"2:12: http-boot needs listen: the address and port to serve on, like 198.18.0.1:8080"}},
 		{"http-boot: {root: /b, listen: 198.18.0.1}\n", []string{`2:31: http-boot listen "198.18.0.1": want an IPv4 address and a port, like 198.18.0.1:8080`}},
+		{"rarp: {interfaces: []}\n", []string{"2:7: rarp needs interfaces: where to answer RARP requests"}},
 	} {
 		_, err := Parse("t.yaml", []byte("interfaces: [eth0]\n"+tc.yaml+"subnets: [{subnet: 198.18.0.0/24}]\n"))
 		var got []string

@@ -31,9 +31,10 @@ type Config struct {
 	OfferHold         time.Duration // how long an offered address is held for the client
 	DeclineQuarantine time.Duration // how long a declined address is kept out of use
 
-	// The boot file servers; nil when off.
+	// The boot file servers and the RARP responder; nil when off.
 	TFTP     *TFTP
 	HTTPBoot *HTTPBoot
+	RARP     *RARP
 
 	Global         Settings         // the global scope's effective settings (with defaults)
 	SharedNetworks []*SharedNetwork // in file order
@@ -58,11 +59,29 @@ type HTTPBoot struct {
 	Listen netip.AddrPort // address and port to listen on
 }
 
+// RARP configures the RARP responder (RFC 903): it answers on Interfaces
+// with the address reserved for the asking MAC.
+type RARP struct {
+	Interfaces []string
+}
+
 // Defaults of the boot servers.
 const (
 	DefaultTFTPPort      = 69
 	DefaultTFTPTransfers = 64
 )
+
+// ReservedAddress returns the address reserved for a MAC (a reservation
+// by mac with an address), searching subnets in file order; what the RARP
+// responder answers.
+func (c *Config) ReservedAddress(mac []byte) (netip.Addr, bool) {
+	for _, s := range c.Subnets {
+		if r := s.byMAC[string(mac)]; r != nil && r.Address.IsValid() {
+			return r.Address, true
+		}
+	}
+	return netip.Addr{}, false
+}
 
 // LeaseStore says where leases are kept.
 type LeaseStore struct {

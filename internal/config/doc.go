@@ -36,6 +36,8 @@
 //	http-boot:                 # the HTTP boot server (off unless present)
 //	  root: /srv/boot          # default: the tftp root
 //	  listen: 198.18.0.1:8080  # required
+//	rarp:                      # the RARP responder (RFC 903; off unless present)
+//	  interfaces: [eth0]       # answers with the address reserved for the MAC (reservations by mac)
 //	subnets: [...]
 //	shared-networks: [...]
 //	classes: [...]

@@ -45,7 +45,7 @@ type timeNodes struct{ lease, min, max, renew, rebind *yaml.Node }
 var (
 	settingKeys = []string{"options", "lease-time", "renew-time", "rebind-time", "boot-file", "next-server"}
 	upperKeys   = []string{"authoritative", "bootp"}
-	globalKeys  = slices.Concat([]string{"interfaces", "lease-store", "offer-hold", "decline-quarantine", "subnets", "shared-networks", "classes", "tftp", "http-boot"}, settingKeys, upperKeys)
+	globalKeys  = slices.Concat([]string{"interfaces", "lease-store", "offer-hold", "decline-quarantine", "subnets", "shared-networks", "classes", "tftp", "http-boot", "rarp"}, settingKeys, upperKeys)
 	sharedKeys  = slices.Concat([]string{"name", "interface", "subnets"}, settingKeys, upperKeys)
 	subnetKeys  = slices.Concat([]string{"subnet", "interface", "server-address", "pools", "reservations"}, settingKeys, upperKeys)
 	poolKeys    = slices.Concat([]string{"range", "classes"}, settingKeys)
@@ -229,6 +229,8 @@ func (d *decoder) config(root *yaml.Node) *Config {
 			c.TFTP = d.tftp(v)
 		case "http-boot":
 			httpNode = v
+		case "rarp":
+			c.RARP = d.rarp(v)
 		case "subnets":
 			subnetNodes, _ = d.sequence(v, key, false)
 		case "shared-networks":
@@ -362,6 +364,22 @@ func (d *decoder) httpBoot(n *yaml.Node, tftp *TFTP) *HTTPBoot {
 		d.errorf(n, "http-boot needs listen: the address and port to serve on, like 198.18.0.1:8080")
 	}
 	return h
+}
+
+func (d *decoder) rarp(n *yaml.Node) *RARP {
+	r := &RARP{}
+	ok := d.mapping(n, "rarp", []string{"interfaces"}, func(_ string, _, v *yaml.Node) {
+		items, _ := d.sequence(v, "rarp interfaces", false)
+		for _, it := range items {
+			if name, ok := d.ifname(it, "rarp interfaces"); ok && !slices.Contains(r.Interfaces, name) {
+				r.Interfaces = append(r.Interfaces, name)
+			}
+		}
+	})
+	if ok && len(r.Interfaces) == 0 {
+		d.errorf(n, "rarp needs interfaces: where to answer RARP requests")
+	}
+	return r
 }
 
 func (d *decoder) class(n *yaml.Node, c *Config) {

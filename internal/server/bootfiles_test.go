@@ -1,15 +1,19 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestServeBootFiles: bootd serve with tftp and http-boot configured
@@ -28,8 +32,7 @@ func TestServeBootFiles(t *testing.T) {
 		t.Fatalf("DORA: %v", got)
 	}
 	// The client side dials from its namespace.
-	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	dial = func(ctx context.Context, network, addr string) (conn net.Conn, err error) {
+	dial := func(ctx context.Context, network, addr string) (conn net.Conn, err error) {
 		err = ch.link.cli.Do(func() error {
 			var d net.Dialer
 			conn, err = d.DialContext(ctx, network, addr)
@@ -74,3 +77,73 @@ func TestServeBootFiles(t *testing.T) {
 		t.Errorf("GET with ..: %s", resp.Status)
 	}
 }
+
+// TestServeRARP: bootd serve with rarp on its interface answers a RARP
+// request from the reserved MAC with the reserved address, and stays
+// silent for a MAC without one.
+func TestServeRARP(t *testing.T) {
+	ch := newChild(t, "198.18.0.10-198.18.0.200")
+	const reserved = "02:00:00:00:0e:01"
+	ch.link.cli.IP("link", "set", "dev", "c0", "address", reserved)
+	ch.write(`
+interfaces: [s0]
+lease-store: {path: STORE}
+rarp: {interfaces: [s0]}
+subnets:
+  - subnet: 198.18.0.0/22
+    server-address: 198.18.0.1
+    reservations:
+      - {mac: "` + reserved + `", address: 198.18.0.77}
+`)
+	ch.start()
+	var fd int
+	if err := ch.link.cli.Do(func() (err error) {
+		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM, int(htons(unix.ETH_P_RARP)))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	ifi := ch.link.cli.Interface("c0")
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_RARP), Ifindex: ifi.Index}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 200_000}); err != nil {
+		t.Fatal(err)
+	}
+	ask := func(mac net.HardwareAddr, wait time.Duration) (netip.Addr, bool) {
+		t.Helper()
+		// htype 1, ptype IPv4, hlen 6, plen 4, op 3 (request reverse); SHA,
+		// SPA 0, THA the MAC asked about, TPA 0.
+		req := []byte{0, 1, 8, 0, 6, 4, 0, 3}
+		req = append(req, ifi.HardwareAddr...)
+		req = append(req, 0, 0, 0, 0)
+		req = append(req, mac...)
+		req = append(req, 0, 0, 0, 0)
+		to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_RARP), Ifindex: ifi.Index, Halen: 6, Addr: [8]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
+		deadline := time.Now().Add(wait)
+		for time.Now().Before(deadline) { // resend until answered: the responder may still be starting
+			if err := unix.Sendto(fd, req, 0, to); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 64)
+			n, _, err := unix.Recvfrom(fd, buf, 0)
+			if err != nil {
+				continue // timeout: ask again
+			}
+			b := buf[:n]
+			if n >= 28 && b[7] == 4 && bytes.Equal(b[18:24], mac) {
+				return netip.AddrFrom4([4]byte(b[24:28])), true
+			}
+		}
+		return netip.Addr{}, false
+	}
+	if got, ok := ask(net.HardwareAddr{2, 0, 0, 0, 0x0e, 1}, 5*time.Second); !ok || got != netip.MustParseAddr("198.18.0.77") {
+		t.Errorf("RARP for the reserved MAC: %v, %v; want 198.18.0.77", got, ok)
+	}
+	if got, ok := ask(net.HardwareAddr{2, 0, 0, 0, 0x0e, 2}, time.Second); ok {
+		t.Errorf("RARP for a MAC without a reservation answered %v", got)
+	}
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
