@@ -154,8 +154,9 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	return s.Serve(ctx, conn)
 }
 
-// Serve answers requests arriving on conn until ctx is cancelled, then waits
-// for its transfers to stop and returns nil. It does not close conn. Each
+// Serve answers requests arriving on conn (IPv4) until ctx is cancelled,
+// then waits for its transfers to stop and returns nil. It does not close
+// conn, but leaves its read deadline in the past. Each
 // transfer runs on its own socket (its TID), bound to the address the
 // request came to.
 func (s *Server) Serve(ctx context.Context, conn *net.UDPConn) error {

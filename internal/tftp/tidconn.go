@@ -1,9 +1,11 @@
 package tftp
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -21,6 +23,8 @@ import (
 type tidConn struct {
 	fd       int
 	closed   atomic.Bool
+	mu       sync.Mutex // orders interrupt and close, so shutdown never meets a closed (or reused) fd
+	released bool       // fd closed; under mu
 	deadline time.Time
 	timeo    time.Duration // SO_RCVTIMEO as last set; reads may end up to 1 ms past the deadline
 
@@ -49,17 +53,26 @@ func listenTID(local netip.Addr) (*tidConn, error) {
 // interrupt wakes a blocked read, which then fails with net.ErrClosed, as
 // does every later call. It is safe to call from another goroutine.
 func (c *tidConn) interrupt() {
-	if c.closed.CompareAndSwap(false, true) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed.Store(true)
+	if !c.released {
 		// On an unconnected UDP socket shutdown reports ENOTCONN but still
 		// wakes readers, whose recvfrom returns 0.
 		unix.Shutdown(c.fd, unix.SHUT_RDWR)
 	}
 }
 
-// close releases the socket; the caller must have stopped using it.
+// close releases the socket once its reads and writes are over; interrupt
+// may still be called.
 func (c *tidConn) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.closed.Store(true)
-	unix.Close(c.fd)
+	if !c.released {
+		c.released = true
+		unix.Close(c.fd)
+	}
 }
 
 func (c *tidConn) localAddr() netip.AddrPort {
@@ -180,6 +193,9 @@ func (c *tidConn) writeBatch(pkts [][]byte, to netip.AddrPort) error {
 		}
 		if errno != 0 {
 			return os.NewSyscallError("sendmmsg", errno)
+		}
+		if n == 0 {
+			return io.ErrShortWrite // a blocking socket sends at least one
 		}
 		sent += int(n)
 	}
