@@ -59,9 +59,10 @@ SIGINT or SIGTERM stops the server.
 
 // startBootServers starts the boot file servers and the RARP responder the
 // configuration asks for; they stop when ctx ends. Their settings are read
-// at start (a reload does not change them), but RARP answers from the
-// reservations of the configuration being served (current).
-func startBootServers(ctx context.Context, log *slog.Logger, cfg *config.Config, current func() *config.Config) error {
+// at start (a reload does not change them), but boot templates and RARP's
+// reservations come from the configuration being served (current).
+func startBootServers(ctx context.Context, log *slog.Logger, cfg *config.Config, current func() *config.Config, store *journal.Store) error {
+	tmpl := &bootTemplates{current: current, leases: store, log: log}
 	if r := cfg.RARP; r != nil {
 		for _, name := range r.Interfaces {
 			rs, err := rarp.Listen(ctx, rarp.Config{
@@ -81,7 +82,7 @@ func startBootServers(ctx context.Context, log *slog.Logger, cfg *config.Config,
 		}
 	}
 	if t := cfg.TFTP; t != nil {
-		ts, err := tftp.New(tftp.Config{Root: t.Root, MaxTransfers: t.MaxTransfers, Log: log})
+		ts, err := tftp.New(tftp.Config{Root: t.Root, Files: tmpl.tftpFile, MaxTransfers: t.MaxTransfers, Log: log})
 		if err != nil {
 			return fmt.Errorf("tftp: %w", err)
 		}
@@ -101,7 +102,7 @@ func startBootServers(ctx context.Context, log *slog.Logger, cfg *config.Config,
 		log.Info("serving boot files over TFTP", "root", t.Root, "listen", conn.LocalAddr())
 	}
 	if h := cfg.HTTPBoot; h != nil {
-		hs, err := httpboot.New(httpboot.Config{Root: h.Root, Log: log})
+		hs, err := httpboot.New(httpboot.Config{Root: h.Root, Files: tmpl.render, Log: log})
 		if err != nil {
 			return err
 		}
@@ -181,7 +182,7 @@ func runServe(ctx context.Context, log *slog.Logger, file string, port int) erro
 			log.Error("control socket not served: bootd leases and bootd backup cannot reach this server", "err", err)
 		}
 	}()
-	if err := startBootServers(ctx, log, cfg, srv.Config); err != nil {
+	if err := startBootServers(ctx, log, cfg, srv.Config, store); err != nil {
 		return err
 	}
 	log.Info("serving", "config", file, "interfaces", cfg.Interfaces, "port", srv.LocalPort(), "leases", cfg.LeaseStore.Path)

@@ -82,3 +82,36 @@ func TestBootServerErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestBootTemplates(t *testing.T) {
+	c, err := Parse("t.yaml", []byte(y(`
+interfaces: [eth0]
+boot-templates:
+	/boot.ipxe: |
+	  #!ipxe
+	  echo {{.MAC}} {{.Hostname}} {{.Address}}
+	menu/x.cfg: "plain"
+subnets: [{subnet: 198.18.0.0/24}]
+`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := c.BootTemplates["boot.ipxe"].Execute(&b, BootClient{Address: netip.MustParseAddr("198.18.0.9"), MAC: "02:00:00:00:00:09", Hostname: "n9"}); err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != "#!ipxe\necho 02:00:00:00:00:09 n9 198.18.0.9\n" || c.BootTemplates["menu/x.cfg"] == nil || len(c.BootTemplates) != 2 {
+		t.Errorf("templates: %q, %v", b.String(), c.BootTemplates)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"boot-templates: {\"../x\": a}\n", `2:18: boot template name "../x": want a relative file name without . or .. elements`},
+		{"boot-templates: {\"a/./b\": a}\n", `2:18: boot template name "a/./b": want a relative file name without . or .. elements`},
+		{"boot-templates: {x: \"{{.Nope}}\"}\n", "2:21: boot template x: template: x:1:2: executing \"x\" at <.Nope>: can't evaluate field Nope in type config.BootClient"},
+		{"boot-templates: {x: \"{{.MAC\"}\n", "2:21: boot template x: template: x:1: unclosed action"},
+	} {
+		_, err := Parse("t.yaml", []byte("interfaces: [eth0]\n"+tc.yaml+"subnets: [{subnet: 198.18.0.0/24}]\n"))
+		if err == nil || strings.TrimPrefix(err.Error(), "t.yaml:") != tc.want {
+			t.Errorf("%s: got %v\nwant %s", strings.TrimSpace(tc.yaml), err, tc.want)
+		}
+	}
+}

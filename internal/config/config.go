@@ -3,6 +3,7 @@ package config
 import (
 	"net/netip"
 	"slices"
+	"text/template"
 	"time"
 
 	"bootd/internal/dhcpv4"
@@ -35,6 +36,10 @@ type Config struct {
 	TFTP     *TFTP
 	HTTPBoot *HTTPBoot
 	RARP     *RARP
+	// BootTemplates are files made per client and served over TFTP and
+	// HTTP before the boot root, by name as the client asks for it
+	// (without a leading "/"). They are executed with a BootClient.
+	BootTemplates map[string]*template.Template
 
 	Global         Settings         // the global scope's effective settings (with defaults)
 	SharedNetworks []*SharedNetwork // in file order
@@ -63,6 +68,14 @@ type HTTPBoot struct {
 // with the address reserved for the asking MAC.
 type RARP struct {
 	Interfaces []string
+}
+
+// BootClient is what a boot template knows of the client fetching it: its
+// address, and from its lease (when it has one) its MAC and host name.
+type BootClient struct {
+	Address  netip.Addr
+	MAC      string // like 02:00:00:00:00:01, empty without a lease
+	Hostname string
 }
 
 // Defaults of the boot servers.

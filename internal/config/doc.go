@@ -36,6 +36,10 @@
 //	http-boot:                 # the HTTP boot server (off unless present)
 //	  root: /srv/boot          # default: the tftp root
 //	  listen: 198.18.0.1:8080  # required
+//	boot-templates:            # files made per client, served over TFTP and HTTP before the root
+//	  boot.ipxe: |             # text/template, with .Address, .MAC and .Hostname (from its lease)
+//	    #!ipxe
+//	    chain http://198.18.0.1/hosts/{{.MAC}}.ipxe
 //	rarp:                      # the RARP responder (RFC 903; off unless present)
 //	  interfaces: [eth0]       # answers with the address reserved for the MAC (reservations by mac)
 //	subnets: [...]

@@ -2,11 +2,13 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path"
 	"slices"
 	"strings"
+	"text/template"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -45,7 +47,7 @@ type timeNodes struct{ lease, min, max, renew, rebind *yaml.Node }
 var (
 	settingKeys = []string{"options", "lease-time", "renew-time", "rebind-time", "boot-file", "next-server"}
 	upperKeys   = []string{"authoritative", "bootp"}
-	globalKeys  = slices.Concat([]string{"interfaces", "lease-store", "offer-hold", "decline-quarantine", "subnets", "shared-networks", "classes", "tftp", "http-boot", "rarp"}, settingKeys, upperKeys)
+	globalKeys  = slices.Concat([]string{"interfaces", "lease-store", "offer-hold", "decline-quarantine", "subnets", "shared-networks", "classes", "tftp", "http-boot", "rarp", "boot-templates"}, settingKeys, upperKeys)
 	sharedKeys  = slices.Concat([]string{"name", "interface", "subnets"}, settingKeys, upperKeys)
 	subnetKeys  = slices.Concat([]string{"subnet", "interface", "server-address", "pools", "reservations"}, settingKeys, upperKeys)
 	poolKeys    = slices.Concat([]string{"range", "classes"}, settingKeys)
@@ -231,6 +233,8 @@ func (d *decoder) config(root *yaml.Node) *Config {
 			httpNode = v
 		case "rarp":
 			c.RARP = d.rarp(v)
+		case "boot-templates":
+			c.BootTemplates = d.bootTemplates(v)
 		case "subnets":
 			subnetNodes, _ = d.sequence(v, key, false)
 		case "shared-networks":
@@ -364,6 +368,34 @@ func (d *decoder) httpBoot(n *yaml.Node, tftp *TFTP) *HTTPBoot {
 		d.errorf(n, "http-boot needs listen: the address and port to serve on, like 198.18.0.1:8080")
 	}
 	return h
+}
+
+func (d *decoder) bootTemplates(n *yaml.Node) map[string]*template.Template {
+	ts := map[string]*template.Template{}
+	d.mapping(n, "boot-templates", nil, func(name string, k, v *yaml.Node) {
+		clean := strings.TrimLeft(name, "/")
+		if clean == "" || strings.ContainsAny(clean, "\\\x00") || path.Clean(clean) != clean || strings.HasPrefix(clean, "../") || clean == ".." {
+			d.errorf(k, "boot template name %q: want a relative file name without . or .. elements", name)
+			return
+		}
+		src, ok := d.str(v, "boot template "+name)
+		if !ok {
+			return
+		}
+		t, err := template.New(clean).Option("missingkey=error").Parse(src)
+		if err != nil {
+			d.errorf(v, "boot template %s: %v", name, err)
+			return
+		}
+		// Executed once now with an empty client, so that a field that does
+		// not exist is an error here, not when a client asks.
+		if err := t.Execute(io.Discard, BootClient{}); err != nil {
+			d.errorf(v, "boot template %s: %v", name, err)
+			return
+		}
+		ts[clean] = t
+	})
+	return ts
 }
 
 func (d *decoder) rarp(n *yaml.Node) *RARP {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,15 +27,20 @@ func TestServeBootFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch.write(relayedConfig("198.18.0.10-198.18.0.200") + "tftp: {root: " + root + "}\n" +
-		"http-boot: {listen: \"198.18.0.1:8080\"}\n") // the tftp root
+		"http-boot: {listen: \"198.18.0.1:8080\"}\n" + // the tftp root
+		"boot-templates:\n  host.ipxe: \"#!ipxe\\necho {{.MAC}} at {{.Address}}\\n\"\n")
 	ch.start()
-	if got := doraAll(t, ch.c, 2, 2); len(got) != 2 {
-		t.Fatalf("DORA: %v", got)
+	acked := doraAll(t, ch.c, 2, 2)
+	if len(acked) != 2 {
+		t.Fatalf("DORA: %v", acked)
 	}
+	// The client side takes the address leased to client 1, so that the
+	// boot template finds its lease.
+	ch.link.cli.IP("addr", "add", acked[1].String()+"/22", "dev", "c0")
 	// The client side dials from its namespace.
 	dial := func(ctx context.Context, network, addr string) (conn net.Conn, err error) {
 		err = ch.link.cli.Do(func() error {
-			var d net.Dialer
+			d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(acked[1], 0))}
 			conn, err = d.DialContext(ctx, network, addr)
 			return err
 		})
@@ -49,6 +55,16 @@ func TestServeBootFiles(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(b) != "#!ipxe\nchain http://198.18.0.1:8080/kernel\n" {
 		t.Errorf("GET boot.ipxe: %s %q", resp.Status, b)
+	}
+	// A boot template, made for the client asking.
+	resp, err = client.Get("http://198.18.0.1:8080/host.ipxe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := "#!ipxe\necho " + mac(1).String() + " at " + acked[1].String() + "\n"; resp.StatusCode != 200 || string(b) != want {
+		t.Errorf("GET host.ipxe: %s %q, want %q", resp.Status, b, want)
 	}
 	// TFTP, with Debian's tftp-hpa client in the client namespace.
 	if tftpBin, err := exec.LookPath("tftp"); err != nil {
@@ -65,6 +81,14 @@ func TestServeBootFiles(t *testing.T) {
 			t.Fatalf("tftp get: %v\n%s", err, b)
 		}
 		if b, _ := os.ReadFile(out); string(b) != "#!ipxe\nchain http://198.18.0.1:8080/kernel\n" {
+			t.Errorf("tftp got %q", b)
+		}
+		cmd = exec.CommandContext(ctx, "ip", "netns", "exec", ch.link.cli.Name, tftpBin, "-m", "binary", "198.18.0.1", "-c", "get", "host.ipxe", out)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("tftp get host.ipxe: %v\n%s", err, b)
+		}
+		// The TFTP client's source is the namespace's first address, the relay's: no lease.
+		if b, _ := os.ReadFile(out); !strings.HasPrefix(string(b), "#!ipxe\necho  at 198.18.0.") {
 			t.Errorf("tftp got %q", b)
 		}
 	}
