@@ -127,9 +127,12 @@ type client struct {
 	drop func(seq uint64) bool
 	// dupACKs sends every ACK twice.
 	dupACKs bool
+	// dropACK, if set, is asked before each ACK is sent (by block sequence
+	// number) and makes it lost when it returns true.
+	dropACK func(seq uint64) bool
 	// onData is called with the transfer's socket and the server's TID
-	// after each block received.
-	onData func(conn *net.UDPConn, server netip.AddrPort, seq uint64)
+	// after each block received; returning true ends the transfer there.
+	onData func(conn *net.UDPConn, server netip.AddrPort, seq uint64) (stop bool)
 	// into, if set, is where the data goes (from into[:0]), so that a
 	// benchmark measures the server rather than the client's allocations.
 	into []byte
@@ -171,6 +174,9 @@ func (c client) get(t testing.TB, server netip.AddrPort) result {
 	)
 	sendACK := func(seq uint64) {
 		lastACK = []byte{0, OpACK, byte(seq >> 8), byte(seq)}
+		if c.dropACK != nil && c.dropACK(seq) {
+			return
+		}
 		conn.WriteToUDPAddrPort(lastACK, peer)
 		if c.dupACKs {
 			conn.WriteToUDPAddrPort(lastACK, peer)
@@ -205,8 +211,11 @@ func (c client) get(t testing.TB, server netip.AddrPort) result {
 			res.errPkt = &clientError{code: code, msg: msg}
 			return res
 		case OpOACK:
-			if res.oack != nil || expect != 1 {
-				continue // retransmitted OACK
+			if res.oack != nil {
+				if expect == 1 {
+					sendACK(0) // our ACK 0 was lost
+				}
+				continue
 			}
 			o, err := ParseOACK(p)
 			if err != nil {
@@ -237,8 +246,8 @@ func (c client) get(t testing.TB, server netip.AddrPort) result {
 			nakSent = false
 			res.data = append(res.data, p[4:]...)
 			inWin++
-			if c.onData != nil {
-				c.onData(conn, peer, expect)
+			if c.onData != nil && c.onData(conn, peer, expect) {
+				return res
 			}
 			if n-4 < blksize {
 				sendACK(expect)
@@ -411,6 +420,67 @@ func TestWindowLoss(t *testing.T) {
 	}
 }
 
+func TestLostACKs(t *testing.T) {
+	ts := startServer(t, Config{Timeout: 20 * time.Millisecond})
+	content := randomBytes(100 * 1000)
+	ts.file(t, "f", content)
+	lost := map[uint64]bool{0: true, 8: true, 24: true, 64: true} // ACK 0 answers the OACK; the others end windows
+	res := client{
+		req: Request{Filename: "f", Options: Options{BlockSize: 1000, WindowSize: 8}},
+		dropACK: func(seq uint64) bool {
+			if lost[seq] {
+				delete(lost, seq)
+				return true
+			}
+			return false
+		},
+	}.get(t, ts.addr)
+	if !bytes.Equal(res.data, content) {
+		t.Fatalf("got %d bytes, want %d (content differs)", len(res.data), len(content))
+	}
+	waitFor(t, "the transfer to be counted", func() bool { return ts.Stats().Transfers == 1 })
+	if st := ts.Stats(); st.Retransmits < 4 {
+		t.Errorf("stats %+v: want retransmissions after each lost ACK", st)
+	}
+}
+
+func TestClientError(t *testing.T) {
+	// A long timeout: the transfer must end on the client's ERROR, not on
+	// retransmissions running out.
+	ts := startServer(t, Config{Timeout: 5 * time.Second})
+	ts.file(t, "f", randomBytes(10*512))
+	for _, opts := range []Options{{BlockSize: 512}, {}} {
+		res := client{
+			req: Request{Filename: "f", Options: opts},
+			onData: func(conn *net.UDPConn, server netip.AddrPort, seq uint64) bool {
+				if seq == 2 {
+					conn.WriteToUDPAddrPort(AppendError(nil, ErrCodeNotDefined, "cancelled"), server)
+					return true
+				}
+				return false
+			},
+		}.get(t, ts.addr)
+		if res.errPkt != nil {
+			t.Fatalf("server error: %v", res.errPkt)
+		}
+	}
+	// Refusing an OACK.
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.WriteToUDPAddrPort(AppendRequest(nil, Request{Op: OpRRQ, Filename: "f", Mode: "octet", Options: Options{HasTsize: true}}), ts.addr)
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 600)
+	n, from, err := conn.ReadFromUDPAddrPort(buf)
+	if err != nil || opcode(buf[:n]) != OpOACK {
+		t.Fatalf("got %q, %v; want an OACK", buf[:n], err)
+	}
+	conn.WriteToUDPAddrPort(AppendError(nil, ErrCodeOptionRefused, "no options"), from)
+	waitFor(t, "the transfers to end", func() bool { st := ts.Stats(); return st.Active == 0 && st.Failed == 3 })
+}
+
 func TestRollover(t *testing.T) {
 	ts := startServer(t, Config{})
 	// 70000 blocks of 8 bytes: block numbers wrap past 65535.
@@ -433,9 +503,9 @@ func TestWrongTID(t *testing.T) {
 	defer stranger.Close()
 	res := client{
 		req: Request{Filename: "f"},
-		onData: func(_ *net.UDPConn, server netip.AddrPort, seq uint64) {
+		onData: func(_ *net.UDPConn, server netip.AddrPort, seq uint64) bool {
 			if seq != 3 {
-				return
+				return false
 			}
 			// An ACK for the next block from another port must not move the transfer.
 			stranger.WriteToUDPAddrPort([]byte{0, OpACK, 0, 3}, server)
@@ -444,16 +514,18 @@ func TestWrongTID(t *testing.T) {
 			n, from, err := stranger.ReadFromUDPAddrPort(buf)
 			if err != nil {
 				t.Errorf("stranger: %v", err)
-				return
+				return false
 			}
 			if code, _, ok := ParseError(buf[:n]); !ok || code != ErrCodeUnknownTID || from != server {
 				t.Errorf("stranger got %q from %v, want error 5 from %v", buf[:n], from, server)
 			}
+			return false
 		},
 	}.get(t, ts.addr)
 	if !bytes.Equal(res.data, content) {
 		t.Fatalf("got %d bytes, want %d (content differs)", len(res.data), len(content))
 	}
+	waitFor(t, "the transfer to be counted", func() bool { return ts.Stats().Transfers == 1 })
 }
 
 // stall sends a read request and never acknowledges; it returns the number
