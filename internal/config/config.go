@@ -263,6 +263,11 @@ type Subnet struct {
 	// identifier there); invalid when it is to be taken from the interface.
 	ServerAddress netip.Addr
 
+	// ProxyDHCP: another server gives addresses here; bootd answers PXE
+	// clients with boot settings only (PXE 2.1 proxyDHCP), on port 67 and
+	// on the boot server port 4011.
+	ProxyDHCP bool
+
 	Shared       *SharedNetwork // nil when the subnet is not in one
 	Pools        []*Pool
 	Reservations []*Reservation

@@ -64,6 +64,9 @@
 //	  - subnet: 198.18.0.0/24        # required; masked (198.18.0.5/24 is refused)
 //	    interface: eth0              # optional: the interface it is on-link for; listed in interfaces
 //	    server-address: 198.18.0.1   # optional: bootd's address in it (the server identifier)
+//	    proxy-dhcp: false            # true: another server gives the addresses; bootd answers
+//	                                 # PXE clients with boot settings only (no pools), on
+//	                                 # port 67 and the PXE boot server port 4011
 //	    pools:
 //	      - range: 198.18.0.100-198.18.0.200   # or a prefix: 198.18.0.128/25
 //	        classes: [pxe]           # optional: only clients in one of these classes

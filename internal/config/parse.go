@@ -49,7 +49,7 @@ var (
 	upperKeys   = []string{"authoritative", "bootp"}
 	globalKeys  = slices.Concat([]string{"interfaces", "lease-store", "offer-hold", "decline-quarantine", "subnets", "shared-networks", "classes", "tftp", "http-boot", "rarp", "boot-templates"}, settingKeys, upperKeys)
 	sharedKeys  = slices.Concat([]string{"name", "interface", "subnets"}, settingKeys, upperKeys)
-	subnetKeys  = slices.Concat([]string{"subnet", "interface", "server-address", "pools", "reservations"}, settingKeys, upperKeys)
+	subnetKeys  = slices.Concat([]string{"subnet", "interface", "server-address", "pools", "reservations", "proxy-dhcp"}, settingKeys, upperKeys)
 	poolKeys    = slices.Concat([]string{"range", "classes"}, settingKeys)
 	resvKeys    = slices.Concat([]string{"mac", "client-id", "circuit-id", "remote-id", "address", "hostname"}, settingKeys)
 	classKeys   = slices.Concat([]string{"name", "match"}, settingKeys)
@@ -502,12 +502,15 @@ func (d *decoder) shared(n *yaml.Node, c *Config) {
 
 func (d *decoder) subnet(n *yaml.Node, c *Config, sn *SharedNetwork) *Subnet {
 	s := &Subnet{Shared: sn, Pos: pos(n)}
-	var prefixNode, ifNode, serverNode *yaml.Node
+	var prefixNode, ifNode, serverNode, proxyNode *yaml.Node
 	var poolNodes, resvNodes []*yaml.Node
 	ok := d.mapping(n, "subnet", subnetKeys, func(key string, _, v *yaml.Node) {
 		switch key {
 		case "subnet":
 			prefixNode = v
+		case "proxy-dhcp":
+			proxyNode = v
+			s.ProxyDHCP, _ = d.boolean(v, "proxy-dhcp")
 		case "interface":
 			ifNode = v
 		case "server-address":
@@ -592,6 +595,19 @@ func (d *decoder) subnet(n *yaml.Node, c *Config, sn *SharedNetwork) *Subnet {
 	for _, rn := range resvNodes {
 		if r := d.reservation(rn, s); r != nil {
 			s.Reservations = append(s.Reservations, r)
+		}
+	}
+	if s.ProxyDHCP {
+		switch {
+		case len(s.Pools) > 0:
+			d.errorf(proxyNode, "subnet %s: proxy-dhcp leaves addresses to another server, so it has no pools", p)
+		case s.Effective.BOOTP != BOOTPOff:
+			d.errorf(proxyNode, "subnet %s: proxy-dhcp answers PXE clients only; bootp must be off", p)
+		}
+		for _, r := range s.Reservations {
+			if r.Address.IsValid() {
+				d.at(r.Pos, "reservation in proxy-dhcp subnet %s gives an address; a proxy gives boot settings only", p)
+			}
 		}
 	}
 	return s

@@ -43,6 +43,8 @@ type Ingress struct {
 	// when the subnet does not name one.
 	Addr netip.Addr
 	Src  netip.AddrPort
+	// BootServer: the request came to the PXE boot server port (4011).
+	BootServer bool
 }
 
 // Verdict says what to do with a request.
@@ -169,6 +171,9 @@ func (t *txn) dispatch(ctx context.Context) Result {
 
 	if reason := t.selectSubnet(); reason != "" {
 		return drop(reason)
+	}
+	if t.subnet.ProxyDHCP || t.in.BootServer {
+		return t.proxy()
 	}
 	mt, isDHCP := req.MessageType()
 	if !isDHCP {

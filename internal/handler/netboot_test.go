@@ -3,11 +3,14 @@ package handler
 import (
 	"bytes"
 	"encoding/hex"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
 
+	"bootd/internal/config"
 	"bootd/internal/dhcpv4"
+	"bootd/internal/lease"
 )
 
 // netbootConfig chooses boot files the way a PXE/iPXE/HTTP boot lab does:
@@ -149,4 +152,96 @@ func pxeDiscover(arch uint16, vc string, ipxe bool) *dhcpv4.Message {
 		}
 	}
 	return c.msg(dhcpv4.Discover)
+}
+
+// proxyConfig: another server gives addresses on 198.18.0.0/24; bootd
+// only tells PXE clients what to boot.
+const proxyConfig = `
+interfaces: [s0]
+subnets:
+  - subnet: 198.18.0.0/24
+    server-address: 198.18.0.1
+    proxy-dhcp: true
+    next-server: 198.18.0.1
+    options:
+      router: 198.18.0.254
+classes:
+  - name: ipxe
+    match: {user-class: iPXE}
+    boot-file: http://198.18.0.1/boot.ipxe
+  - name: uefi
+    match: {client-arch: [7, 9]}
+    boot-file: ipxe.efi
+`
+
+func TestProxyDHCP(t *testing.T) {
+	e := newEnv(t, proxyConfig)
+	// A PXE DISCOVER (OVMF's, real) gets a proxy OFFER: no address, the
+	// boot file, PXEClient, discovery control, its UUID back, and none of
+	// the network settings.
+	disc := capture(t, "ovmf-discover")
+	res, offer := e.handle(disc)
+	mustType(t, res, offer, dhcpv4.Offer)
+	if offer.YIAddr.IsValid() && !offer.YIAddr.IsUnspecified() {
+		t.Errorf("proxy OFFER gives address %v", offer.YIAddr)
+	}
+	if bootFileOf(offer) != "ipxe.efi" || offer.SIAddr.String() != "198.18.0.1" {
+		t.Errorf("proxy OFFER boots %q from %v", bootFileOf(offer), offer.SIAddr)
+	}
+	vc, _ := offer.Options.Get(dhcpv4.OptVendorClass)
+	o43, _ := offer.Options.Get(dhcpv4.OptVendorSpecific)
+	u, _ := offer.Options.Get(dhcpv4.OptClientUUID)
+	wantU, _ := disc.Options.Get(dhcpv4.OptClientUUID)
+	if string(vc) != "PXEClient" || string(o43) != "\x06\x01\x08\xff" || len(wantU) == 0 || !bytes.Equal(u, wantU) {
+		t.Errorf("proxy OFFER: 60 %q, 43 %x, 97 %x (want %x)", vc, o43, u, wantU)
+	}
+	for _, code := range []uint8{dhcpv4.OptRouter, dhcpv4.OptSubnetMask, dhcpv4.OptLeaseTime} {
+		if _, ok := offer.Options.Get(code); ok {
+			t.Errorf("proxy OFFER carries option %d", code)
+		}
+	}
+	if res.Dest.Addr.Addr() != broadcast || res.Dest.Addr.Port() != ClientPort {
+		t.Errorf("proxy OFFER sent to %v", res.Dest.Addr)
+	}
+	// The client's REQUEST to the server that gives addresses (port 67)
+	// is not ours; nor is an ordinary client's DISCOVER.
+	if res, _ := e.handle(capture(t, "ovmf-request")); res.Verdict != Drop {
+		t.Errorf("REQUEST on port 67 in proxy mode: %+v", res)
+	}
+	if res, _ := e.handle(capture(t, "dhclient-discover")); res.Verdict != Drop {
+		t.Errorf("dhclient DISCOVER in proxy mode: %+v", res)
+	}
+	// Once it has an address, the client asks the boot server port: an ACK
+	// with the boot settings, back to its address and port. iPXE gets its
+	// script.
+	req := pxeDiscover(7, "PXEClient:Arch:00007:UNDI:003016", true)
+	req.SetMessageType(dhcpv4.Request)
+	req.CIAddr = netip.MustParseAddr("198.18.0.77")
+	e.in.BootServer, e.in.Src = true, netip.MustParseAddrPort("198.18.0.77:4011")
+	res, ack := e.handle(req)
+	mustType(t, res, ack, dhcpv4.Ack)
+	if bootFileOf(ack) != "http://198.18.0.1/boot.ipxe" || res.Dest.Addr != netip.MustParseAddrPort("198.18.0.77:4011") || res.Dest.HWAddr != nil {
+		t.Errorf("boot server ACK: file %q to %v (hw %v)", bootFileOf(ack), res.Dest.Addr, res.Dest.HWAddr)
+	}
+	if ack.YIAddr.IsValid() && !ack.YIAddr.IsUnspecified() {
+		t.Errorf("boot server ACK gives address %v", ack.YIAddr)
+	}
+	// No lease is written in proxy mode.
+	n := 0
+	e.store.Load(t.Context(), func(*lease.Lease) error { n++; return nil })
+	if n != 0 {
+		t.Errorf("%d leases written in proxy mode", n)
+	}
+}
+
+func TestProxyDHCPConfigErrors(t *testing.T) {
+	for _, y := range []string{
+		"interfaces: [s0]\nsubnets: [{subnet: 198.18.0.0/24, proxy-dhcp: true, pools: [{range: 198.18.0.10-198.18.0.20}]}]\n",
+		"interfaces: [s0]\nsubnets: [{subnet: 198.18.0.0/24, proxy-dhcp: true, bootp: dynamic}]\n",
+		"interfaces: [s0]\nsubnets: [{subnet: 198.18.0.0/24, proxy-dhcp: true, reservations: [{mac: \"02:00:00:00:00:01\", address: 198.18.0.5}]}]\n",
+	} {
+		if _, err := config.Parse("t.yaml", []byte(y)); err == nil {
+			t.Errorf("accepted: %s", y)
+		}
+	}
 }

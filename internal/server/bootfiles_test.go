@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,10 +12,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"bootd/internal/dhcpv4"
 )
 
 // TestServeBootFiles: bootd serve with tftp and http-boot configured
@@ -171,3 +175,95 @@ subnets:
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// TestProxyDHCPOverNetwork: a proxy-dhcp server answers a PXE client's
+// broadcast DISCOVER with a proxy OFFER (no address) and its REQUEST to
+// the boot server port 4011 with an ACK back to the client's address and
+// port, both carrying the boot file.
+func TestProxyDHCPOverNetwork(t *testing.T) {
+	l := newLink(t, 24)
+	l.cli.IP("addr", "add", "198.18.0.77/24", "dev", "c0") // as given by the other server
+	startServer(t, l.srv, `
+interfaces: [s0]
+lease-store: {path: STORE}
+subnets:
+  - subnet: 198.18.0.0/24
+    server-address: 198.18.0.1
+    proxy-dhcp: true
+    next-server: 198.18.0.1
+    boot-file: ipxe.efi
+`)
+	listen := func(port int) *net.UDPConn {
+		t.Helper()
+		var c *net.UDPConn
+		lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			rc.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1)
+				if serr == nil {
+					serr = unix.BindToDevice(int(fd), "c0")
+				}
+			})
+			return serr
+		}}
+		if err := l.cli.Do(func() error {
+			pc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", port))
+			if err == nil {
+				c = pc.(*net.UDPConn)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	pxe := func(mt dhcpv4.MessageType, ciaddr netip.Addr) []byte {
+		m := new(dhcpv4.Message)
+		m.Reset()
+		m.Op, m.XID, m.Flags = dhcpv4.BootRequest, 0x4011, dhcpv4.FlagBroadcast
+		m.SetHardwareAddr(dhcpv4.HTypeEthernet, []byte{2, 0, 0, 0, 0x40, 0x11})
+		m.SetMessageType(mt)
+		if ciaddr.IsValid() {
+			m.CIAddr, m.Flags = ciaddr, 0
+		}
+		m.Options.SetString(dhcpv4.OptVendorClass, "PXEClient:Arch:00007:UNDI:003016")
+		m.Options.Set(dhcpv4.OptClientArch, []byte{0, 7})
+		b, err := m.AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	exchange := func(c *net.UDPConn, to *net.UDPAddr, req []byte, want dhcpv4.MessageType) *dhcpv4.Message {
+		t.Helper()
+		buf := make([]byte, 1500)
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) { // resend: the server may still be starting
+			if _, err := c.WriteToUDP(req, to); err != nil {
+				t.Fatal(err)
+			}
+			c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			n, _, err := c.ReadFromUDP(buf)
+			if err != nil {
+				continue
+			}
+			m := new(dhcpv4.Message)
+			if m.UnmarshalBinary(buf[:n]) == nil && m.XID == 0x4011 {
+				if mt, _ := m.MessageType(); mt == want {
+					return m
+				}
+			}
+		}
+		t.Fatalf("no %v", want)
+		return nil
+	}
+	offer := exchange(listen(68), &net.UDPAddr{IP: net.IPv4bcast, Port: 67}, pxe(dhcpv4.Discover, netip.Addr{}), dhcpv4.Offer)
+	if !offer.YIAddr.IsUnspecified() || string(offer.BootFile()) != "ipxe.efi" {
+		t.Errorf("proxy OFFER: yiaddr %v, file %q", offer.YIAddr, offer.BootFile())
+	}
+	ack := exchange(listen(4011), &net.UDPAddr{IP: net.IPv4(198, 18, 0, 1), Port: 4011}, pxe(dhcpv4.Request, netip.MustParseAddr("198.18.0.77")), dhcpv4.Ack)
+	if !ack.YIAddr.IsUnspecified() || string(ack.BootFile()) != "ipxe.efi" || ack.SIAddr != netip.MustParseAddr("198.18.0.1") {
+		t.Errorf("boot server ACK: yiaddr %v, file %q, siaddr %v", ack.YIAddr, ack.BootFile(), ack.SIAddr)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,10 +39,13 @@ import (
 
 // Options tune a server.
 type Options struct {
-	Port    int // 67 unless a test says otherwise
-	Workers int // goroutines reading the socket; default 2
-	Now     func() time.Time
-	Log     *slog.Logger
+	Port int // 67 unless a test says otherwise
+	// BootServerPort is the PXE boot server port, opened when a subnet is
+	// proxy-dhcp: 4011 unless set; -1 never opens it.
+	BootServerPort int
+	Workers        int // goroutines reading the socket; default 2
+	Now            func() time.Time
+	Log            *slog.Logger
 	// StoreStats, if set, returns the lease store's own counters (such as
 	// its commits and the leases they carried) for Stats.
 	StoreStats func() any
@@ -49,10 +53,11 @@ type Options struct {
 
 // Server is a running DHCP service.
 type Server struct {
-	opts  Options
-	log   *slog.Logger
-	store lease.Store
-	conn  *netio.Conn
+	opts     Options
+	log      *slog.Logger
+	store    lease.Store
+	conn     *netio.Conn
+	bootConn *netio.Conn // the PXE boot server port, or nil
 
 	mu    sync.RWMutex // workers hold it read-locked per batch; Reload write-locks it
 	state *state
@@ -109,6 +114,17 @@ func New(ctx context.Context, cfg *config.Config, store lease.Store, opts Option
 	s.conn, err = netio.Listen(ctx, netio.Config{Port: opts.Port, Interfaces: cfg.Interfaces})
 	if err != nil {
 		return nil, fmt.Errorf("opening the DHCP socket: %w", err)
+	}
+	if opts.BootServerPort >= 0 && slices.ContainsFunc(cfg.Subnets, func(sn *config.Subnet) bool { return sn.ProxyDHCP }) {
+		port := opts.BootServerPort
+		if port == 0 {
+			port = handler.BootServerPort
+		}
+		s.bootConn, err = netio.Listen(ctx, netio.Config{Port: port, Interfaces: cfg.Interfaces, DisableL2: true})
+		if err != nil {
+			s.conn.Close()
+			return nil, fmt.Errorf("opening the PXE boot server socket (proxy-dhcp): %w", err)
+		}
 	}
 	if h, ok := store.(commitHook); ok {
 		s.direct = true
@@ -201,18 +217,25 @@ func (s *Server) Serve(ctx context.Context) error {
 	sender.Go(s.sendReplies)
 
 	var wg sync.WaitGroup
-	errc := make(chan error, s.opts.Workers)
+	errc := make(chan error, s.opts.Workers+1)
+	work := func(conn *netio.Conn, bootServer bool) {
+		if err := s.worker(ctx, conn, bootServer); !errors.Is(err, net.ErrClosed) {
+			errc <- err
+			cancel()
+		}
+	}
 	for range s.opts.Workers {
-		wg.Go(func() {
-			if err := s.worker(ctx); !errors.Is(err, net.ErrClosed) {
-				errc <- err
-				cancel()
-			}
-		})
+		wg.Go(func() { work(s.conn, false) })
+	}
+	if s.bootConn != nil {
+		wg.Go(func() { work(s.bootConn, true) })
 	}
 	wg.Go(func() { s.reclaimLoop(ctx) })
 	<-ctx.Done()
 	s.conn.Close()
+	if s.bootConn != nil {
+		s.bootConn.Close()
+	}
 	wg.Wait()
 	s.inflight.Wait() // the last leases' writes complete; their replies cannot go out
 	close(s.replies)
@@ -321,7 +344,7 @@ func (t *pending) ready() {
 // batches into one fsync, and once it is synced the sender sends the
 // replies that were waiting for it. So no goroutine waits for the disk
 // per request, and the workers never do.
-func (s *Server) worker(ctx context.Context) error {
+func (s *Server) worker(ctx context.Context, conn *netio.Conn, bootServer bool) error {
 	pkts := make([]netio.Packet, batch)
 	slots := make([]slot, batch)
 	for i := range pkts {
@@ -331,7 +354,7 @@ func (s *Server) worker(ctx context.Context) error {
 	now := make([]netio.Reply, 0, batch)
 	unused := make([]*pending, 0, batch)
 	for {
-		n, err := s.conn.ReadBatch(pkts)
+		n, err := conn.ReadBatch(pkts)
 		if err != nil {
 			return err
 		}
@@ -347,7 +370,7 @@ func (s *Server) worker(ctx context.Context) error {
 				continue
 			}
 			if !writesLease(&sl.req) {
-				if send, _ := s.handle(ctx, st, p, sl, nil); send {
+				if send, _ := s.handle(ctx, st, p, bootServer, sl, nil); send {
 					now = append(now, sl.out)
 				}
 				continue
@@ -355,7 +378,7 @@ func (s *Server) worker(ctx context.Context) error {
 			t := <-s.free
 			t.refs.Store(2)
 			s.inflight.Add(1)
-			send, pending := s.handle(ctx, st, p, sl, t)
+			send, pending := s.handle(ctx, st, p, bootServer, sl, t)
 			if pending {
 				t.ready() // the store's callback sends it, or did
 				continue
@@ -367,7 +390,7 @@ func (s *Server) worker(ctx context.Context) error {
 			}
 		}
 		s.mu.RUnlock()
-		s.send(now)
+		s.sendOn(conn, now)
 		for _, t := range unused {
 			s.free <- t
 		}
@@ -431,10 +454,13 @@ func writesLease(m *dhcpv4.Message) bool {
 	return false
 }
 
-// send sends replies, logging (and skipping) any the kernel refuses.
-func (s *Server) send(out []netio.Reply) {
+// send sends replies on the DHCP socket.
+func (s *Server) send(out []netio.Reply) { s.sendOn(s.conn, out) }
+
+// sendOn sends replies, logging (and skipping) any the kernel refuses.
+func (s *Server) sendOn(conn *netio.Conn, out []netio.Reply) {
 	for len(out) > 0 {
-		sent, err := s.conn.SendBatch(out)
+		sent, err := conn.SendBatch(out)
 		s.counters.Replied.Add(uint64(sent))
 		if err == nil {
 			return
@@ -453,14 +479,14 @@ func (s *Server) send(out []netio.Reply) {
 // any, is laid out in t, to be sent once the write completes; send then
 // is false. A request that is not pending but answered (a NAK) has its
 // reply in sl.out.
-func (s *Server) handle(ctx context.Context, st *state, p *netio.Packet, sl *slot, t *pending) (send, pending bool) {
+func (s *Server) handle(ctx context.Context, st *state, p *netio.Packet, bootServer bool, sl *slot, t *pending) (send, pending bool) {
 	req, reply := &sl.req, &sl.reply
 	in, ok := st.ingress[p.IfIndex]
 	if !ok {
 		s.counters.Dropped.Add(1)
 		return false, false
 	}
-	in.Src = p.Src
+	in.Src, in.BootServer = p.Src, bootServer
 	relayed := req.GIAddr.IsValid() && !req.GIAddr.IsUnspecified()
 	if p.Local.IsValid() && relayed {
 		in.Addr = p.Local // a relay talks to this address of ours
