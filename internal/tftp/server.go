@@ -155,10 +155,10 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 }
 
 // Serve answers requests arriving on conn (IPv4) until ctx is cancelled,
-// then waits for its transfers to stop and returns nil. It does not close
-// conn, but leaves its read deadline in the past. Each
-// transfer runs on its own socket (its TID), bound to the address the
-// request came to.
+// then stops its transfers, waits for them and returns nil; if reading conn
+// fails, it does the same and returns the error. It does not close conn, but
+// leaves its read deadline in the past. Each transfer runs on its own socket
+// (its TID), bound to the address the request came to.
 func (s *Server) Serve(ctx context.Context, conn *net.UDPConn) error {
 	var root *os.Root
 	if s.cfg.Root != "" {
@@ -184,6 +184,8 @@ func (s *Server) Serve(ctx context.Context, conn *net.UDPConn) error {
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx) // ends the transfers however Serve returns
+	defer cancel()
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 

@@ -733,3 +733,26 @@ func TestNewChecksRoot(t *testing.T) {
 		t.Error("New accepted a root that is a file")
 	}
 }
+
+func TestListenAndServe(t *testing.T) {
+	s, err := New(Config{Root: t.TempDir(), Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.ListenAndServe(ctx) }()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("ListenAndServe: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ListenAndServe did not return 5 s after cancel")
+	}
+	s, _ = New(Config{Root: t.TempDir(), Addr: "127.0.0.1:99999"})
+	if err := s.ListenAndServe(context.Background()); err == nil {
+		t.Error("ListenAndServe on port 99999 returned nil")
+	}
+}
