@@ -1,0 +1,184 @@
+package server_test
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"bootd/internal/lease"
+	"bootd/internal/lease/journal"
+	"bootd/internal/testnet"
+)
+
+// ipxeROM is the e1000 option ROM of Debian's ipxe-qemu: legacy BIOS iPXE
+// (run by SeaBIOS here) and its EFI driver in one image.
+const ipxeROM = "/usr/lib/ipxe/qemu/efi-e1000.rom"
+
+// netbootConfig: DHCP on s0, TFTP and HTTP from ROOT, and the boot script
+// for iPXE, which says user class "iPXE".
+const netbootConfig = `
+interfaces: [s0]
+lease-store: {path: STORE}
+lease-time: 1h
+tftp: {root: ROOT}
+http-boot: {listen: "198.18.0.1:8080"}
+classes:
+  - name: ipxe
+    match: {user-class: iPXE}
+    boot-file: boot.ipxe
+subnets:
+  - subnet: 198.18.0.0/22
+    server-address: 198.18.0.1
+    next-server: 198.18.0.1
+    pools:
+      - range: 198.18.0.100-198.18.0.200
+    options:
+      router: 198.18.0.1
+`
+
+// The markers are only in the scripts' echo commands, so iPXE prints each
+// only if it ran the script that holds it: boot.ipxe came over TFTP, and
+// second.ipxe, which it chains, over HTTP.
+const (
+	markerTFTP = "BOOTD-MARKER-TFTP-OK"
+	markerHTTP = "BOOTD-MARKER-HTTP-OK"
+)
+
+// TestNetbootQEMU boots a virtual machine from bootd: qemu (TCG) with an
+// e1000 NIC whose option ROM is Debian's iPXE gets a lease from bootd
+// serve, loads boot.ipxe over TFTP from next-server, runs it, and chains
+// second.ipxe over HTTP. The VM's serial port carries its console:
+// SeaBIOS's serial console (fw_cfg etc/sercon-port) copies the text iPXE
+// writes to the screen.
+func TestNetbootQEMU(t *testing.T) {
+	qemu := needCommand(t, "qemu-system-x86_64")
+	if _, err := os.Stat(ipxeROM); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("iPXE ROM missing in CI (scripts/test.sh installs ipxe-qemu): %v", err)
+		}
+		t.Skipf("iPXE ROM missing (Debian package ipxe-qemu): %v", err)
+	}
+	if why := testnet.Available(); why != "" {
+		t.Skip(why)
+	}
+	bin := buildBootd(t)
+	l := newLink(t, 22) // s0 198.18.0.1/22 in l.srv, c0 in l.cli
+	vmMAC, _ := net.ParseMAC("52:54:00:12:34:56")
+
+	root := t.TempDir()
+	files := map[string]string{
+		"boot.ipxe":   "#!ipxe\necho " + markerTFTP + "\nchain http://198.18.0.1:8080/second.ipxe\n",
+		"second.ipxe": "#!ipxe\necho " + markerHTTP + "\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := filepath.Join(t.TempDir(), "leases")
+	cfg := filepath.Join(t.TempDir(), "bootd.yaml")
+	yaml := strings.NewReplacer("STORE", store, "ROOT", root).Replace(netbootConfig)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := serveChild(t, l.srv, bin, cfg)
+
+	// The VM's side: c0 and qemu's tap0 on a bridge in the client namespace.
+	cli := l.cli
+	cli.IP("link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0")
+	cli.IP("link", "set", "c0", "master", "br0")
+	cli.IP("tuntap", "add", "dev", "tap0", "mode", "tap")
+	cli.IP("link", "set", "tap0", "master", "br0", "up")
+	cli.IP("link", "set", "br0", "up")
+
+	// SeaBIOS reads the serial console's I/O port as a little-endian
+	// integer from this fw_cfg file: 0x3f8 is COM1.
+	dir := t.TempDir()
+	sercon := filepath.Join(dir, "sercon-port")
+	if err := os.WriteFile(sercon, []byte{0xf8, 0x03}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	serial := filepath.Join(dir, "serial.log")
+	began := time.Now()
+	vm := start(t, 3*time.Minute, "ip", "netns", "exec", cli.Name, qemu,
+		"-machine", "pc", "-accel", "tcg", "-m", "128",
+		"-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
+		"-serial", "file:"+serial,
+		"-fw_cfg", "name=etc/sercon-port,file="+sercon,
+		"-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
+		"-device", "e1000,netdev=n0,mac="+vmMAC.String()+",romfile="+ipxeROM,
+		"-boot", "n")
+
+	// SeaBIOS, iPXE, DHCP and both scripts take about 20 s under TCG on
+	// two shared cores.
+	const bootTime = 120 * time.Second
+	deadline := time.Now().Add(bootTime)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var console string
+	for {
+		console = readFile(serial)
+		if strings.Contains(console, markerTFTP) && strings.Contains(console, markerHTTP) {
+			break
+		}
+		select {
+		case <-vm.done:
+			logTail(t, "VM console", readFile(serial), 40)
+			t.Fatalf("qemu exited before both markers: %v", vm.err)
+		case <-tick.C:
+		}
+		if time.Now().After(deadline) {
+			logTail(t, "VM console", readFile(serial), 40)
+			t.Fatalf("after %v: VM console has %s: %v, %s: %v", bootTime,
+				markerTFTP, strings.Contains(console, markerTFTP),
+				markerHTTP, strings.Contains(console, markerHTTP))
+		}
+	}
+	t.Logf("VM ran both scripts %v after qemu started", time.Since(began).Round(time.Second))
+	vm.kill()
+	<-vm.done
+
+	// The VM's lease, in the store of the stopped server.
+	p.signal(t, syscall.SIGTERM)
+	if err := p.wait(t, 10*time.Second); err != nil {
+		t.Errorf("bootd serve after SIGTERM: %v", err)
+	}
+	ctx := context.Background()
+	js, err := journal.Open(ctx, store, journal.Options{})
+	if err != nil {
+		t.Fatalf("opening the store: %v", err)
+	}
+	defer js.Close()
+	got, ok := leaseOf(t, js, vmMAC)
+	pool := netip.MustParsePrefix("198.18.0.0/22")
+	switch {
+	case !ok:
+		t.Errorf("no lease for the VM's MAC %v in the store", vmMAC)
+	case got.State != lease.Bound || !pool.Contains(got.Addr):
+		t.Errorf("VM lease: %v %v, want bound in %v", got.Addr, got.State, pool)
+	default:
+		t.Logf("VM lease: %v, %v", got.Addr, got.State)
+	}
+	if t.Failed() {
+		logTail(t, "VM console", readFile(serial), 40)
+	}
+}
+
+// logTail logs the last n lines of text, without the backspaces iPXE
+// writes for its countdowns.
+func logTail(t *testing.T, what, text string, n int) {
+	t.Helper()
+	text = strings.ReplaceAll(text, "\b \b", "")
+	text = strings.ReplaceAll(text, "\r", "")
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	t.Logf("%s, last %d lines:\n%s", what, len(lines), strings.Join(lines, "\n"))
+}
