@@ -118,8 +118,12 @@ func writeSubnet(w io.Writer, s *config.Subnet) {
 		fmt.Fprintln(w, "  server address: the interface's address in the subnet")
 	}
 	eff := &s.Effective
-	fmt.Fprintf(w, "  lease time: %s (min %s, max %s)%s\n", dur(eff.LeaseTime), dur(eff.MinLeaseTime), dur(eff.MaxLeaseTime), times(eff))
-	fmt.Fprintf(w, "  authoritative: %t, bootp: %s\n", eff.Authoritative, eff.BOOTP)
+	if s.ProxyDHCP {
+		fmt.Fprintln(w, "  proxy-dhcp: no addresses; boot settings for PXE clients, on ports 67 and 4011")
+	} else {
+		fmt.Fprintf(w, "  lease time: %s (min %s, max %s)%s\n", dur(eff.LeaseTime), dur(eff.MinLeaseTime), dur(eff.MaxLeaseTime), times(eff))
+		fmt.Fprintf(w, "  authoritative: %t, bootp: %s\n", eff.Authoritative, eff.BOOTP)
+	}
 	if eff.BootFile != "" || eff.NextServer.IsValid() {
 		fmt.Fprintf(w, "  boot:%s\n", ownSettings(&config.Settings{BootFile: eff.BootFile, NextServer: eff.NextServer}))
 	}
