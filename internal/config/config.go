@@ -36,6 +36,8 @@ type Config struct {
 	TFTP     *TFTP
 	HTTPBoot *HTTPBoot
 	RARP     *RARP
+	// Backups schedules snapshots of the lease store; nil when off.
+	Backups *Backups
 	// BootTemplates are files made per client and served over TFTP and
 	// HTTP before the boot root, by name as the client asks for it
 	// (without a leading "/"). They are executed with a BootClient.
@@ -69,6 +71,21 @@ type HTTPBoot struct {
 type RARP struct {
 	Interfaces []string
 }
+
+// Backups configures scheduled snapshots of the lease store: every
+// Interval one snapshot file in Dir, the newest Keep kept.
+type Backups struct {
+	Dir      string // directory, absolute
+	Interval time.Duration
+	Keep     int
+}
+
+// Defaults and limits of backups.
+const (
+	DefaultBackupInterval = time.Hour
+	MinBackupInterval     = time.Minute
+	DefaultBackupKeep     = 24
+)
 
 // BootClient is what a boot template knows of the client fetching it: its
 // address, and from its lease (when it has one) its MAC and host name.

@@ -42,6 +42,10 @@
 //	    chain http://198.18.0.1/hosts/{{.MAC}}.ipxe
 //	rarp:                      # the RARP responder (RFC 903; off unless present)
 //	  interfaces: [eth0]       # answers with the address reserved for the MAC (reservations by mac)
+//	backups:                   # scheduled lease store snapshots, by bootd serve (off unless present)
+//	  dir: /var/backups/bootd  # required, absolute: bootd-<UTC time>.snap files
+//	  interval: 1h             # (default 1h, at least 1m)
+//	  keep: 24                 # snapshots kept, the oldest removed first (default 24, at least 1)
 //	subnets: [...]
 //	shared-networks: [...]
 //	classes: [...]

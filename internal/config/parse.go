@@ -47,7 +47,7 @@ type timeNodes struct{ lease, min, max, renew, rebind *yaml.Node }
 var (
 	settingKeys = []string{"options", "lease-time", "renew-time", "rebind-time", "boot-file", "next-server"}
 	upperKeys   = []string{"authoritative", "bootp"}
-	globalKeys  = slices.Concat([]string{"interfaces", "lease-store", "offer-hold", "decline-quarantine", "subnets", "shared-networks", "classes", "tftp", "http-boot", "rarp", "boot-templates"}, settingKeys, upperKeys)
+	globalKeys  = slices.Concat([]string{"interfaces", "lease-store", "offer-hold", "decline-quarantine", "subnets", "shared-networks", "classes", "tftp", "http-boot", "rarp", "boot-templates", "backups"}, settingKeys, upperKeys)
 	sharedKeys  = slices.Concat([]string{"name", "interface", "subnets"}, settingKeys, upperKeys)
 	subnetKeys  = slices.Concat([]string{"subnet", "interface", "server-address", "pools", "reservations", "proxy-dhcp"}, settingKeys, upperKeys)
 	poolKeys    = slices.Concat([]string{"range", "classes"}, settingKeys)
@@ -235,6 +235,8 @@ func (d *decoder) config(root *yaml.Node) *Config {
 			c.RARP = d.rarp(v)
 		case "boot-templates":
 			c.BootTemplates = d.bootTemplates(v)
+		case "backups":
+			c.Backups = d.backups(v)
 		case "subnets":
 			subnetNodes, _ = d.sequence(v, key, false)
 		case "shared-networks":
@@ -368,6 +370,37 @@ func (d *decoder) httpBoot(n *yaml.Node, tftp *TFTP) *HTTPBoot {
 		d.errorf(n, "http-boot needs listen: the address and port to serve on, like 198.18.0.1:8080")
 	}
 	return h
+}
+
+func (d *decoder) backups(n *yaml.Node) *Backups {
+	b := &Backups{Interval: DefaultBackupInterval, Keep: DefaultBackupKeep}
+	var hasDir bool
+	ok := d.mapping(n, "backups", []string{"dir", "interval", "keep"}, func(key string, _, v *yaml.Node) {
+		switch key {
+		case "dir":
+			b.Dir, _ = d.root(v, "backups dir")
+			hasDir = true
+		case "interval":
+			t, ok := d.duration(v, "backups interval", true)
+			switch {
+			case !ok:
+			case t == dhcpv4.Infinite:
+				d.errorf(v, "backups interval cannot be infinite")
+			case t < MinBackupInterval:
+				d.errorf(v, "backups interval %s is shorter than %s", t, MinBackupInterval)
+			default:
+				b.Interval = t
+			}
+		case "keep":
+			if k, ok := d.uint(v, "backups keep", 1, 1000000); ok {
+				b.Keep = int(k)
+			}
+		}
+	})
+	if ok && !hasDir {
+		d.errorf(n, "backups needs a dir: the directory to write snapshots to")
+	}
+	return b
 }
 
 func (d *decoder) bootTemplates(n *yaml.Node) map[string]*template.Template {
