@@ -151,6 +151,7 @@ func runServe(ctx context.Context, log *slog.Logger, file string, port int) erro
 		return fmt.Errorf("lease store %s: %w", cfg.LeaseStore.Path, err)
 	}
 	defer store.Close()
+	defer startBackups(ctx, log, cfg.Backups, store)()
 	srv, err := server.New(ctx, cfg, store, server.Options{Port: port, Log: log,
 		StoreStats: func() any { return store.Stats() }})
 	if err != nil {
