@@ -51,6 +51,7 @@ func commands() []*command {
 		checkCommand(),
 		leasesCommand(),
 		backupCommand(),
+		restoreCommand(),
 		statsCommand(),
 		decodeCommand(),
 		demoCommand(),
