@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: iproute2 for the network-namespace tests;
 # real DHCP clients and a relay for the end-to-end tests of internal/server
 # (util-linux for unshare, coreutils for timeout); qemu and Debian's iPXE ROMs
-# for the network boot test.
-APT_PACKAGES=(iproute2 isc-dhcp-client udhcpc dhcpcd-base isc-dhcp-relay util-linux coreutils tftp-hpa curl qemu-system-x86 ipxe-qemu)
+# for the network boot tests, and dnsmasq (the binary only, no service) as the
+# address server beside bootd's proxyDHCP; tftp-hpa and curl as TFTP clients.
+APT_PACKAGES=(iproute2 isc-dhcp-client udhcpc dhcpcd-base isc-dhcp-relay util-linux coreutils tftp-hpa curl qemu-system-x86 ipxe-qemu dnsmasq-base)
 
 if ((${#APT_PACKAGES[@]})); then
 	missing=()
