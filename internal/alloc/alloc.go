@@ -109,6 +109,8 @@ type Allocator struct {
 	clients clientSet    // client key → client, and the client's address
 	pools   []*pool
 	expiry  expiryHeap
+
+	offersExpired uint64 // offers whose hold ended untaken (reclaimLocked)
 }
 
 // entry is what the allocator remembers of an address.
@@ -673,6 +675,9 @@ func (a *Allocator) reclaimLocked(now int64) int {
 		if e.pending || e.activeAt(now) {
 			continue // a lease that never ends
 		}
+		if e.state == lease.Offered {
+			a.offersExpired++
+		}
 		if e.state == lease.Bound || e.state == lease.Offered {
 			e.state = lease.Expired
 		}
@@ -682,6 +687,16 @@ func (a *Allocator) reclaimLocked(now int64) int {
 		n++
 	}
 	return n
+}
+
+// OffersExpired counts the offers whose hold ended without the client
+// taking them up (counted when their address is reclaimed, by Reclaim or
+// the next Offer), since New. An offer replaced by another offer to the
+// same client is not counted.
+func (a *Allocator) OffersExpired() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.offersExpired
 }
 
 // Stats are the allocator's counts for one pool.

@@ -279,10 +279,16 @@ func TestOfferHoldExpires(t *testing.T) {
 	if _, err := f.a.Offer(Request{Key: key(2), Pools: []PoolID{0}, Hold: 30 * time.Second}); !errors.Is(err, ErrExhausted) {
 		t.Fatalf("offer during another's hold: %v, want ErrExhausted", err)
 	}
+	if n := f.a.OffersExpired(); n != 0 {
+		t.Errorf("OffersExpired during the hold = %d, want 0", n)
+	}
 	f.clk.advance(31 * time.Second)
 	got, err := f.a.Offer(Request{Key: key(2), Pools: []PoolID{0}, Hold: 30 * time.Second})
 	if err != nil || got != addr {
 		t.Fatalf("after the hold: %v, %v; want %v", got, err, addr)
+	}
+	if n := f.a.OffersExpired(); n != 1 {
+		t.Errorf("OffersExpired after the hold = %d, want 1", n)
 	}
 	// Client 1 now cannot commit it.
 	if err := f.a.Commit(t.Context(), clientLease(1, addr, f.clk.now(), time.Hour)); !errors.Is(err, ErrConflict) {
@@ -301,6 +307,9 @@ func TestLeaseExpiryReclaims(t *testing.T) {
 	f.clk.advance(time.Hour + 2*time.Second)
 	if n := f.a.Reclaim(); n != 2 {
 		t.Errorf("Reclaim = %d, want 2", n)
+	}
+	if n := f.a.OffersExpired(); n != 0 {
+		t.Errorf("OffersExpired after bound leases expired = %d, want 0", n)
 	}
 	got, err := f.a.Offer(Request{Key: key(3), Pools: []PoolID{0}, Hold: time.Minute})
 	if err != nil || (got != a1 && got != a2) {
