@@ -52,6 +52,8 @@ func commands() []*command {
 		leasesCommand(),
 		backupCommand(),
 		restoreCommand(),
+		exportCommand(),
+		importCommand(),
 		statsCommand(),
 		decodeCommand(),
 		demoCommand(),
