@@ -25,6 +25,7 @@ const ControlSocket = "control.sock"
 //	GET /v0/leases   every lease, one JSON object a line
 //	GET /v0/backup   a consistent copy of the store (Store.Backup)
 //	GET /v0/stats    the server's counters, the socket's and the store's (JSON)
+//	GET /metrics     Prometheus metrics (Options.Metrics; docs/metrics.md)
 //	GET /debug/pprof/...  Go's profiler (CPU, heap, goroutines, ...), for
 //	                      finding where a loaded server spends its time
 func (s *Server) controlHandler() http.Handler {
@@ -51,6 +52,7 @@ func (s *Server) controlHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s.Stats())
 	})
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

@@ -34,6 +34,7 @@ import (
 	"bootd/internal/dhcpv4"
 	"bootd/internal/handler"
 	"bootd/internal/lease"
+	"bootd/internal/metrics"
 	"bootd/internal/netio"
 )
 
@@ -49,6 +50,10 @@ type Options struct {
 	// StoreStats, if set, returns the lease store's own counters (such as
 	// its commits and the leases they carried) for Stats.
 	StoreStats func() any
+	// Metrics receives the server's Prometheus metrics (packets, drops,
+	// latencies, pool usage); New registers its collectors there. Nil:
+	// the server makes its own. Either way the control socket serves them.
+	Metrics *metrics.Metrics
 }
 
 // Server is a running DHCP service.
@@ -70,11 +75,16 @@ type Server struct {
 	// direct: the store has a commit hook, and replies made ready by its
 	// callbacks wait in committed (touched only on the store's goroutine)
 	// until the hook sends them.
-	direct       bool
-	committed    []*pending
-	committedOut []netio.Reply
+	direct        bool
+	committed     []*pending
+	committedOut  []netio.Reply
+	committedMeta []replyMeta
 
 	counters Counters
+	metrics  *metrics.Metrics
+	// offersExpired counts the offers that expired in the allocators
+	// replaced by reloads (under mu).
+	offersExpired uint64
 }
 
 // state is everything built from one configuration.
@@ -105,12 +115,18 @@ func New(ctx context.Context, cfg *config.Config, store lease.Store, opts Option
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	s := &Server{opts: opts, log: opts.Log, store: store}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New()
+	}
+	s := &Server{opts: opts, log: opts.Log, store: store, metrics: opts.Metrics}
 	st, err := s.build(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	s.state = st
+	if err := s.metrics.Register(metrics.NewAllocCollector(s.allocStats)); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	s.conn, err = netio.Listen(ctx, netio.Config{Port: opts.Port, Interfaces: cfg.Interfaces})
 	if err != nil {
 		return nil, fmt.Errorf("opening the DHCP socket: %w", err)
@@ -189,9 +205,37 @@ func (s *Server) Reload(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	s.offersExpired += s.state.alloc.OffersExpired()
 	s.state = st
 	return nil
 }
+
+// allocStats is the pools' usage and the expired offers, for a scrape.
+// PoolStats walks the leases once per pool.
+func (s *Server) allocStats() metrics.AllocStats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := s.state
+	out := metrics.AllocStats{OffersExpired: s.offersExpired + st.alloc.OffersExpired()}
+	id := alloc.PoolID(0) // in the order of handler.Ranges
+	for _, sn := range st.cfg.Subnets {
+		for _, p := range sn.Pools {
+			ps := st.alloc.PoolStats(id)
+			out.Pools = append(out.Pools, metrics.Pool{
+				Subnet: sn.Prefix.String(),
+				Range:  p.First.String() + "-" + p.Last.String(),
+				Size:   ps.Size,
+				Active: ps.Active,
+			})
+			id++
+		}
+	}
+	return out
+}
+
+// Metrics returns the metrics the server updates; serve them with
+// Metrics().Handler().
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Config returns the configuration being served.
 func (s *Server) Config() *config.Config {
@@ -277,6 +321,14 @@ type slot struct {
 	req, reply dhcpv4.Message
 	buf        []byte
 	out        netio.Reply
+	meta       replyMeta // out's
+}
+
+// replyMeta is what the metrics need of a reply when it is sent: its
+// request's kind and read time, and its own kind.
+type replyMeta struct {
+	req, reply metrics.Kind
+	read       time.Time
 }
 
 // pending is the reply to a request whose lease is being written, held
@@ -285,6 +337,8 @@ type slot struct {
 type pending struct {
 	buf  []byte
 	out  netio.Reply // Payload nil: nothing to send (RELEASE, DECLINE)
+	meta replyMeta   // out's
+	put  time.Time   // when the lease write started
 	addr netip.Addr  // the lease's address, for the log
 	hw   [16]byte    // out.HWAddr's bytes
 	err  error
@@ -297,6 +351,7 @@ func (s *Server) newPending() *pending {
 	t := &pending{buf: make([]byte, 0, 1500), s: s}
 	t.done = func(err error) {
 		t.err = err
+		s.metrics.ObserveCommit(time.Since(t.put))
 		if t.refs.Add(-1) == 0 {
 			if s.direct {
 				s.committed = append(s.committed, t) // sent by sendCommitted, after this commit's callbacks
@@ -321,7 +376,7 @@ func (s *Server) sendCommitted() {
 	if len(s.committed) == 0 {
 		return
 	}
-	s.committedOut = s.deliver(s.committed, s.committedOut[:0])
+	s.committedOut, s.committedMeta = s.deliver(s.committed, s.committedOut[:0], s.committedMeta[:0])
 	clear(s.committed)
 	s.committed = s.committed[:0]
 }
@@ -352,31 +407,38 @@ func (s *Server) worker(ctx context.Context, conn *netio.Conn, bootServer bool) 
 		slots[i].buf = make([]byte, 0, 1500)
 	}
 	now := make([]netio.Reply, 0, batch)
+	meta := make([]replyMeta, 0, batch)
 	unused := make([]*pending, 0, batch)
 	for {
 		n, err := conn.ReadBatch(pkts)
 		if err != nil {
 			return err
 		}
+		read := time.Now()
 		s.counters.Received.Add(uint64(n))
-		now, unused = now[:0], unused[:0]
+		now, meta, unused = now[:0], meta[:0], unused[:0]
 		s.mu.RLock()
 		st := s.state
 		for i := range n {
 			sl, p := &slots[i], &pkts[i]
 			if err := sl.req.UnmarshalBinary(p.Data()); err != nil {
 				s.counters.Malformed.Add(1)
+				s.metrics.Received(metrics.KindMalformed)
+				s.metrics.Dropped(metrics.ReasonMalformed)
 				s.log.Debug("malformed packet dropped", "src", p.Src, "err", err)
 				continue
 			}
+			sl.meta = replyMeta{req: metrics.KindOf(&sl.req), read: read}
+			s.metrics.Received(sl.meta.req)
 			if !writesLease(&sl.req) {
 				if send, _ := s.handle(ctx, st, p, bootServer, sl, nil); send {
-					now = append(now, sl.out)
+					now, meta = append(now, sl.out), append(meta, sl.meta)
 				}
 				continue
 			}
 			t := <-s.free
 			t.refs.Store(2)
+			t.put = time.Now()
 			s.inflight.Add(1)
 			send, pending := s.handle(ctx, st, p, bootServer, sl, t)
 			if pending {
@@ -386,11 +448,11 @@ func (s *Server) worker(ctx context.Context, conn *netio.Conn, bootServer bool) 
 			s.inflight.Done()
 			unused = append(unused, t)
 			if send {
-				now = append(now, sl.out) // a NAK: nothing was written
+				now, meta = append(now, sl.out), append(meta, sl.meta) // a NAK: nothing was written
 			}
 		}
 		s.mu.RUnlock()
-		s.sendOn(conn, now)
+		s.sendOn(conn, now, meta)
 		for _, t := range unused {
 			s.free <- t
 		}
@@ -402,6 +464,7 @@ func (s *Server) worker(ctx context.Context, conn *netio.Conn, bootServer bool) 
 func (s *Server) sendReplies() {
 	ts := make([]*pending, 0, batch)
 	out := make([]netio.Reply, 0, batch)
+	meta := make([]replyMeta, 0, batch)
 	for t := range s.replies {
 		ts = append(ts[:0], t)
 	more:
@@ -416,29 +479,30 @@ func (s *Server) sendReplies() {
 				break more
 			}
 		}
-		out = s.deliver(ts, out[:0])
+		out, meta = s.deliver(ts, out[:0], meta[:0])
 	}
 }
 
 // deliver sends the replies of ts whose leases were written, then gives
-// the slots back. out is scratch space, returned for reuse.
-func (s *Server) deliver(ts []*pending, out []netio.Reply) []netio.Reply {
+// the slots back. out and meta are scratch space, returned for reuse.
+func (s *Server) deliver(ts []*pending, out []netio.Reply, meta []replyMeta) ([]netio.Reply, []replyMeta) {
 	for _, t := range ts {
 		switch {
 		case t.err != nil:
 			s.counters.Dropped.Add(1)
+			s.metrics.Dropped(metrics.ReasonStoreError)
 			s.log.Warn("lease not recorded; no reply sent", "addr", t.addr, "err", t.err)
 		case t.out.Payload != nil:
-			out = append(out, t.out)
+			out, meta = append(out, t.out), append(meta, t.meta)
 		}
 	}
-	s.send(out)
+	s.sendOn(s.conn, out, meta)
 	for _, t := range ts {
 		t.err, t.out = nil, netio.Reply{}
 		s.free <- t
 	}
 	clear(out) // do not keep payloads alive
-	return out[:0]
+	return out[:0], meta[:0]
 }
 
 // writesLease reports whether answering m writes to the lease store.
@@ -454,14 +518,19 @@ func writesLease(m *dhcpv4.Message) bool {
 	return false
 }
 
-// send sends replies on the DHCP socket.
-func (s *Server) send(out []netio.Reply) { s.sendOn(s.conn, out) }
-
-// sendOn sends replies, logging (and skipping) any the kernel refuses.
-func (s *Server) sendOn(conn *netio.Conn, out []netio.Reply) {
+// sendOn sends replies, logging (and skipping) any the kernel refuses,
+// and counts those it takes in the metrics; meta[i] describes out[i].
+func (s *Server) sendOn(conn *netio.Conn, out []netio.Reply, meta []replyMeta) {
 	for len(out) > 0 {
 		sent, err := conn.SendBatch(out)
 		s.counters.Replied.Add(uint64(sent))
+		if sent > 0 {
+			now := time.Now()
+			for _, m := range meta[:sent] {
+				s.metrics.Sent(m.reply)
+				s.metrics.ObserveRequest(m.req, now.Sub(m.read))
+			}
+		}
 		if err == nil {
 			return
 		}
@@ -469,7 +538,7 @@ func (s *Server) sendOn(conn *netio.Conn, out []netio.Reply) {
 			return // stopping
 		}
 		s.log.Warn("reply not sent", "dst", out[sent].Dst, "err", err)
-		out = out[sent+1:]
+		out, meta = out[sent+1:], meta[sent+1:]
 	}
 }
 
@@ -484,6 +553,7 @@ func (s *Server) handle(ctx context.Context, st *state, p *netio.Packet, bootSer
 	in, ok := st.ingress[p.IfIndex]
 	if !ok {
 		s.counters.Dropped.Add(1)
+		s.metrics.Dropped(metrics.ReasonNoSubnet) // an interface not configured
 		return false, false
 	}
 	in.Src, in.BootServer = p.Src, bootServer
@@ -500,6 +570,9 @@ func (s *Server) handle(ctx context.Context, st *state, p *netio.Packet, bootSer
 	logged := s.log.Enabled(ctx, slog.LevelInfo)
 	if res.Verdict != handler.Reply {
 		s.counters.Dropped.Add(1)
+		if res.Type != dhcpv4.Release && res.Type != dhcpv4.Decline {
+			s.metrics.Dropped(metrics.ReasonOf(res.Reason)) // RELEASE and DECLINE have no reply by design
+		}
 		if logged {
 			log := s.requestLog(req, in, relayed)
 			switch res.Type {
@@ -515,13 +588,15 @@ func (s *Server) handle(ctx context.Context, st *state, p *netio.Packet, bootSer
 		return false, res.Pending
 	}
 	buf, out := &sl.buf, &sl.out
+	sl.meta.reply = metrics.KindOf(reply)
 	if res.Pending {
 		buf, out = &t.buf, &t.out
-		t.addr = reply.YIAddr
+		t.addr, t.meta = reply.YIAddr, sl.meta
 	}
 	b, err := reply.AppendLayout((*buf)[:0], &res.Layout)
 	if err != nil {
 		s.counters.Dropped.Add(1)
+		s.metrics.Dropped(metrics.ReasonOther)
 		s.requestLog(req, in, relayed).Warn("reply does not fit", "err", err)
 		*out = netio.Reply{}
 		return false, res.Pending

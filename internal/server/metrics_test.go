@@ -1,0 +1,169 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"bootd/internal/dhcpv4"
+)
+
+// TestMetricsOnControlSocket: after DORAs, a NAK, a REQUEST for another
+// server and a malformed datagram, GET /metrics on the control socket
+// counts each, shows the pool's leases and the commits' latencies.
+func TestMetricsOnControlSocket(t *testing.T) {
+	l := newLink(t, 24)
+	srv := startServer(t, l.srv, lanConfig)
+	c := newRelayClient(t, l.cli)
+
+	const n = 10
+	doraAll(t, c, n, 4)
+	nak := request(101, dhcpv4.Request)
+	nak.Options.SetAddr(dhcpv4.OptRequestedIP, netip.MustParseAddr("198.18.9.9"))
+	if m, err := c.exchange(nak, 4, time.Second, dhcpv4.Ack); m == nil || err == nil {
+		t.Fatalf("REQUEST for an address of another subnet: %v, %v; want a NAK", m, err)
+	}
+	other := request(102, dhcpv4.Request)
+	other.Options.SetAddr(dhcpv4.OptRequestedIP, netip.MustParseAddr("198.18.0.150"))
+	other.Options.SetAddr(dhcpv4.OptServerID, netip.MustParseAddr("198.18.0.99"))
+	if _, err := c.exchange(other, 1, 200*time.Millisecond, dhcpv4.Ack); err != errNoReply {
+		t.Fatalf("REQUEST for another server: %v, want no reply", err)
+	}
+	if _, err := c.conn.WriteToUDP([]byte("not a DHCP message"), c.server); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	sock := filepath.Join(t.TempDir(), "control.sock")
+	served := make(chan error, 1)
+	go func() { served <- srv.srv.ServeControl(ctx, sock) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("ServeControl: %v", err)
+		}
+	}()
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+	scrape := func() (map[string]*dto.MetricFamily, error) {
+		resp, err := hc.Get("http://bootd/metrics")
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b, _ := io.ReadAll(resp.Body)
+			return nil, fmt.Errorf("GET /metrics: %s\n%s", resp.Status, b)
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		return p.TextToMetricFamilies(resp.Body)
+	}
+
+	// value returns the value of the series of name with the given label
+	// (name, value pairs), or -1 when there is none; for a histogram, its
+	// sample count.
+	value := func(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+		f := fams[name]
+		if f == nil {
+			return -1
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+						found = true
+					}
+				}
+				if !found {
+					continue series
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.Counter.GetValue()
+			case m.Gauge != nil:
+				return m.Gauge.GetValue()
+			case m.Histogram != nil:
+				return float64(m.Histogram.GetSampleCount())
+			case m.Untyped != nil:
+				return m.Untyped.GetValue()
+			}
+		}
+		return -1
+	}
+
+	pool := []string{"subnet", "198.18.0.0/24", "pool", "198.18.0.100-198.18.0.200"}
+	want := []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"bootd_dhcp_received_total", []string{"type", "DISCOVER"}, n},
+		{"bootd_dhcp_received_total", []string{"type", "REQUEST"}, n + 2},
+		{"bootd_dhcp_received_total", []string{"type", "malformed"}, 1},
+		{"bootd_dhcp_sent_total", []string{"type", "OFFER"}, n},
+		{"bootd_dhcp_sent_total", []string{"type", "ACK"}, n},
+		{"bootd_dhcp_sent_total", []string{"type", "NAK"}, 1},
+		{"bootd_dhcp_dropped_total", []string{"reason", "not_ours"}, 1},
+		{"bootd_dhcp_dropped_total", []string{"reason", "malformed"}, 1},
+		{"bootd_dhcp_dropped_total", []string{"reason", "pool_exhausted"}, 0},
+		{"bootd_dhcp_request_seconds", []string{"type", "DISCOVER"}, n},
+		{"bootd_dhcp_request_seconds", []string{"type", "REQUEST"}, n + 1},
+		{"bootd_lease_store_commit_seconds", nil, n},
+		{"bootd_leases_active", pool, n},
+		{"bootd_pool_size", pool, 101},
+		{"bootd_pool_utilization_ratio", pool, n / 101.0},
+		{"bootd_dhcp_offers_expired_total", nil, 0},
+	}
+	var fams map[string]*dto.MetricFamily
+	var err error
+	// The counters of a reply are updated just after the kernel takes it,
+	// so the client may have it a moment before: poll.
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		fams, err = scrape()
+		ok := err == nil
+		for _, w := range want {
+			if !ok {
+				break
+			}
+			ok = value(fams, w.name, w.labels...) == w.want
+		}
+		if ok || time.Now().After(deadline) {
+			break
+		}
+		<-tick.C
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		if got := value(fams, w.name, w.labels...); got != w.want {
+			t.Errorf("%s%v = %v, want %v", w.name, w.labels, got, w.want)
+		}
+	}
+	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes"} {
+		if fams[name] == nil {
+			t.Errorf("no %s: the Go and process collectors are missing", name)
+		}
+	}
+}
