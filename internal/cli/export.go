@@ -26,7 +26,9 @@ import (
 // takes filter flags, not a verb.
 
 const exportFormats = `Formats:
-  json  one lease per line, the JSON form of bootd leases --json
+  json  one lease per line, the JSON form of bootd leases --json (JSON text is
+        UTF-8: a host name's bytes that are not valid UTF-8 become U+FFFD;
+        csv keeps them as they are)
   csv   a header row, then one lease per row, columns:
           address     IPv4 address (the key)
           state       offered, bound, released, expired or declined
@@ -256,14 +258,19 @@ func parseCSVRow(rec []string) (lease.Lease, error) {
 // maxReported bounds the bad rows an import lists.
 const maxReported = 50
 
-// readLeaseFile reads and checks every lease of file. It fails, naming
-// each bad row (up to maxReported) as file:line, if any row is bad.
 func readLeaseFile(file, format string) ([]lease.Lease, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	return readLeases(f, file, format)
+}
+
+// readLeases reads and checks every lease of f, named file in errors. It
+// fails, naming each bad row (up to maxReported) as file:line, if any row
+// is bad.
+func readLeases(f io.Reader, file, format string) ([]lease.Lease, error) {
 	var (
 		list  []lease.Lease
 		bad   []string
