@@ -220,3 +220,15 @@ func TestStartBackups(t *testing.T) {
 		t.Errorf("%d files in %s after stop, want 2 snapshots", len(ents), dir)
 	}
 }
+
+func TestCheckShowsBackups(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := "interfaces: [eth0]\nbackups: {dir: /var/backups/bootd, interval: 30m, keep: 48}\nsubnets: [{subnet: 198.18.0.0/24}]\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, errOut := runCLI(t, nil, "check", "--config", file)
+	if code != exitOK || !strings.Contains(stdout, "backups: every 30m to /var/backups/bootd, the newest 48 kept\n") {
+		t.Errorf("exit %d, %s\n%s", code, errOut, stdout)
+	}
+}

@@ -87,6 +87,9 @@ func writeSummary(w io.Writer, c *config.Config) {
 	if r := c.RARP; r != nil {
 		fmt.Fprintf(w, "rarp: on %s\n", strings.Join(r.Interfaces, ", "))
 	}
+	if b := c.Backups; b != nil {
+		fmt.Fprintf(w, "backups: every %s to %s, the newest %d kept\n", dur(b.Interval), b.Dir, b.Keep)
+	}
 	for _, s := range c.Subnets {
 		fmt.Fprintln(w)
 		writeSubnet(w, s)
