@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"bootd/internal/lease"
 	"bootd/internal/lease/journal"
 	"bootd/internal/lease/leasetest"
+	"bootd/internal/server"
 )
 
 // variedStore returns a stopped store whose leases use every field in
@@ -171,6 +173,18 @@ func TestImportRefused(t *testing.T) {
 		t.Errorf("locked store holds %d leases, want %d", n, len(ls))
 	}
 	s.Close()
+	ln, err := net.Listen("unix", filepath.Join(dir, server.ControlSocket))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runCLI(t, nil, "import", "--store", dir, file)
+	ln.Close()
+	if code != exitError || !strings.Contains(errOut, "a server is running on lease store") {
+		t.Errorf("import under a running server: exit %d, stderr %q", code, errOut)
+	}
+	if n := len(storeLeases(t, dir)); n != len(ls) {
+		t.Errorf("store holds %d leases after refused imports, want %d", n, len(ls))
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
