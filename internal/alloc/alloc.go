@@ -721,6 +721,30 @@ func (a *Allocator) PoolStats(id PoolID) Stats {
 	return s
 }
 
+// AllPoolStats is PoolStats of every pool (by PoolID), in one walk of the
+// leases rather than one per pool.
+func (a *Allocator) AllPoolStats() []Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]Stats, len(a.pools))
+	for i, p := range a.pools {
+		out[i].Size = uint64(p.last-p.first) + 1 - uint64(len(p.excluded))
+	}
+	now := a.now().UnixNano()
+	a.byAddr.all(func(idx uint32) {
+		e := a.ents.at(idx)
+		if !e.activeAt(now) {
+			return
+		}
+		for i, p := range a.pools {
+			if p.contains(e.addr) {
+				out[i].Active++
+			}
+		}
+	})
+	return out
+}
+
 func u32(a netip.Addr) uint32 {
 	b := a.As4()
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])

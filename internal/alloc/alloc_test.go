@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -200,6 +201,28 @@ func TestExhaustion(t *testing.T) {
 	st := f.a.PoolStats(0)
 	if st.Size != 10 || st.Active != 10 {
 		t.Errorf("PoolStats = %+v, want size 10 active 10", st)
+	}
+}
+
+func TestAllPoolStats(t *testing.T) {
+	f := newFixture(t, rng("198.18.0.100", "198.18.0.109", "198.18.0.105"), rng("198.18.1.0", "198.18.1.255"))
+	for i := range 3 {
+		if _, err := f.doraPools(i); err != nil { // the first pool
+			t.Fatalf("client %d: %v", i, err)
+		}
+	}
+	if _, err := f.a.Offer(Request{Key: key(9), Pools: []PoolID{1}, Hold: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	want := []Stats{{Size: 9, Active: 3}, {Size: 256, Active: 1}}
+	got := f.a.AllPoolStats()
+	if !slices.Equal(got, want) {
+		t.Errorf("AllPoolStats = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if st := f.a.PoolStats(PoolID(i)); st != want[i] {
+			t.Errorf("PoolStats(%d) = %+v, want %+v", i, st, want[i])
+		}
 	}
 }
 

