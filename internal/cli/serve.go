@@ -17,6 +17,7 @@ import (
 	"bootd/internal/config"
 	"bootd/internal/httpboot"
 	"bootd/internal/lease/journal"
+	"bootd/internal/metrics"
 	"bootd/internal/rarp"
 	"bootd/internal/server"
 	"bootd/internal/tftp"
@@ -60,8 +61,9 @@ SIGINT or SIGTERM stops the server.
 // startBootServers starts the boot file servers and the RARP responder the
 // configuration asks for; they stop when ctx ends. Their settings are read
 // at start (a reload does not change them), but boot templates and RARP's
-// reservations come from the configuration being served (current).
-func startBootServers(ctx context.Context, log *slog.Logger, cfg *config.Config, current func() *config.Config, store *journal.Store) error {
+// reservations come from the configuration being served (current). The
+// TFTP server's counters are registered on m.
+func startBootServers(ctx context.Context, log *slog.Logger, cfg *config.Config, current func() *config.Config, store *journal.Store, m *metrics.Metrics) error {
 	tmpl := &bootTemplates{current: current, leases: store, log: log}
 	if r := cfg.RARP; r != nil {
 		for _, name := range r.Interfaces {
@@ -85,6 +87,9 @@ func startBootServers(ctx context.Context, log *slog.Logger, cfg *config.Config,
 		ts, err := tftp.New(tftp.Config{Root: t.Root, Files: tmpl.tftpFile, MaxTransfers: t.MaxTransfers, Log: log})
 		if err != nil {
 			return fmt.Errorf("tftp: %w", err)
+		}
+		if err := m.Register(metrics.NewTFTPCollector(ts.Stats)); err != nil {
+			return fmt.Errorf("tftp: metrics: %w", err)
 		}
 		addr := netip.IPv4Unspecified()
 		if t.Address.IsValid() {
@@ -152,8 +157,12 @@ func runServe(ctx context.Context, log *slog.Logger, file string, port int) erro
 	}
 	defer store.Close()
 	defer startBackups(ctx, log, cfg.Backups, store)()
+	m := metrics.New()
+	if err := m.Register(metrics.NewStoreCollector(store.Stats)); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	srv, err := server.New(ctx, cfg, store, server.Options{Port: port, Log: log,
-		StoreStats: func() any { return store.Stats() }})
+		StoreStats: func() any { return store.Stats() }, Metrics: m})
 	if err != nil {
 		return err
 	}
@@ -183,7 +192,7 @@ func runServe(ctx context.Context, log *slog.Logger, file string, port int) erro
 			log.Error("control socket not served: bootd leases and bootd backup cannot reach this server", "err", err)
 		}
 	}()
-	if err := startBootServers(ctx, log, cfg, srv.Config, store); err != nil {
+	if err := startBootServers(ctx, log, cfg, srv.Config, store, m); err != nil {
 		return err
 	}
 	log.Info("serving", "config", file, "interfaces", cfg.Interfaces, "port", srv.LocalPort(), "leases", cfg.LeaseStore.Path)

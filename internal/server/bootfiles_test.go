@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"bootd/internal/dhcpv4"
+	"bootd/internal/server"
 )
 
 // TestServeBootFiles: bootd serve with tftp and http-boot configured
@@ -95,6 +96,15 @@ func TestServeBootFiles(t *testing.T) {
 		if b, _ := os.ReadFile(out); !strings.HasPrefix(string(b), "#!ipxe\necho  at 198.18.0.") {
 			t.Errorf("tftp got %q", b)
 		}
+		// Both transfers are in bootd serve's metrics (the server counts
+		// one when its last block is acknowledged, just after the client
+		// has it: poll).
+		sock := filepath.Join(ch.store, server.ControlSocket)
+		pollUntil(t, 10*time.Second, "2 TFTP transfers in /metrics", func() bool {
+			fams, err := scrape(sock)
+			return err == nil && metricValue(fams, "bootd_tftp_transfers_total", "result", "completed") == 2 &&
+				metricValue(fams, "bootd_tftp_bytes_total") > 0
+		})
 	}
 	resp, err = client.Get("http://198.18.0.1:8080/../" + filepath.Base(root))
 	if err != nil {

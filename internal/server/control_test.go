@@ -9,6 +9,7 @@ import (
 
 	"bootd/internal/lease"
 	"bootd/internal/lease/journal"
+	"bootd/internal/server"
 )
 
 // TestLeasesAndBackupWhileServing: bootd leases and bootd backup reach a
@@ -51,6 +52,28 @@ func TestLeasesAndBackupWhileServing(t *testing.T) {
 	}
 	if out, err := run(t, 30*time.Second, bin, "stats", "--config", cfg); err != nil || !strings.Contains(out, "leases per commit") {
 		t.Errorf("bootd stats: %v\n%s", err, out)
+	}
+
+	// GET /metrics: the same leases and commits, from bootd serve's registry.
+	fams, err := scrape(filepath.Join(ch.store, server.ControlSocket))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := []string{"pool", "198.18.0.10-198.18.0.200"}
+	if got := metricValue(fams, "bootd_leases_active", pool...); got != 20 {
+		t.Errorf("bootd_leases_active%v = %v, want 20", pool, got)
+	}
+	if got := metricValue(fams, "bootd_pool_size", pool...); got != 191 {
+		t.Errorf("bootd_pool_size%v = %v, want 191", pool, got)
+	}
+	if got := metricValue(fams, "bootd_lease_store_leases_written_total"); got < 20 {
+		t.Errorf("bootd_lease_store_leases_written_total = %v, want at least 20", got)
+	}
+	if got := metricValue(fams, "bootd_lease_store_commits_total"); got <= 0 || got > 20 {
+		t.Errorf("bootd_lease_store_commits_total = %v, want 1 to 20", got)
+	}
+	if got := metricValue(fams, "bootd_dhcp_sent_total", "type", "ACK"); got < 20 {
+		t.Errorf("bootd_dhcp_sent_total{type=ACK} = %v, want at least 20", got)
 	}
 
 	snap := filepath.Join(t.TempDir(), "backup.snap")

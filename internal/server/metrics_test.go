@@ -54,61 +54,6 @@ func TestMetricsOnControlSocket(t *testing.T) {
 			t.Errorf("ServeControl: %v", err)
 		}
 	}()
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-	}}
-	scrape := func() (map[string]*dto.MetricFamily, error) {
-		resp, err := hc.Get("http://bootd/metrics")
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			b, _ := io.ReadAll(resp.Body)
-			return nil, fmt.Errorf("GET /metrics: %s\n%s", resp.Status, b)
-		}
-		p := expfmt.NewTextParser(model.UTF8Validation)
-		return p.TextToMetricFamilies(resp.Body)
-	}
-
-	// value returns the value of the series of name with the given label
-	// (name, value pairs), or -1 when there is none; for a histogram, its
-	// sample count.
-	value := func(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
-		f := fams[name]
-		if f == nil {
-			return -1
-		}
-	series:
-		for _, m := range f.GetMetric() {
-			for i := 0; i+1 < len(labels); i += 2 {
-				found := false
-				for _, lp := range m.GetLabel() {
-					if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
-						found = true
-					}
-				}
-				if !found {
-					continue series
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				return m.Counter.GetValue()
-			case m.Gauge != nil:
-				return m.Gauge.GetValue()
-			case m.Histogram != nil:
-				return float64(m.Histogram.GetSampleCount())
-			case m.Untyped != nil:
-				return m.Untyped.GetValue()
-			}
-		}
-		return -1
-	}
-
 	pool := []string{"subnet", "198.18.0.0/24", "pool", "198.18.0.100-198.18.0.200"}
 	want := []struct {
 		name   string
@@ -140,13 +85,13 @@ func TestMetricsOnControlSocket(t *testing.T) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		fams, err = scrape()
+		fams, err = scrape(sock)
 		ok := err == nil
 		for _, w := range want {
 			if !ok {
 				break
 			}
-			ok = value(fams, w.name, w.labels...) == w.want
+			ok = metricValue(fams, w.name, w.labels...) == w.want
 		}
 		if ok || time.Now().After(deadline) {
 			break
@@ -157,7 +102,7 @@ func TestMetricsOnControlSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, w := range want {
-		if got := value(fams, w.name, w.labels...); got != w.want {
+		if got := metricValue(fams, w.name, w.labels...); got != w.want {
 			t.Errorf("%s%v = %v, want %v", w.name, w.labels, got, w.want)
 		}
 	}
@@ -166,4 +111,61 @@ func TestMetricsOnControlSocket(t *testing.T) {
 			t.Errorf("no %s: the Go and process collectors are missing", name)
 		}
 	}
+}
+
+// scrape GETs /metrics on the control socket sock and parses it.
+func scrape(sock string) (map[string]*dto.MetricFamily, error) {
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get("http://bootd/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("GET /metrics: %s\n%s", resp.Status, b)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(resp.Body)
+}
+
+// metricValue returns the value of the series of name with the given
+// labels (name, value pairs), or -1 when there is none; for a histogram,
+// its sample count.
+func metricValue(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+	f := fams[name]
+	if f == nil {
+		return -1
+	}
+series:
+	for _, m := range f.GetMetric() {
+		for i := 0; i+1 < len(labels); i += 2 {
+			found := false
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+					found = true
+				}
+			}
+			if !found {
+				continue series
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		case m.Untyped != nil:
+			return m.Untyped.GetValue()
+		}
+	}
+	return -1
 }
