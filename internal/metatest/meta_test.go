@@ -62,8 +62,12 @@ var rules = []rule{
 	{pkg: "bootd/internal/lease", forbidden: []string{"net", "net/http", "bootd/internal/dhcpv4", "bootd/internal/netio"}},
 	{pkg: "bootd/internal/lease/journal", forbidden: []string{"net", "net/http", "bootd/internal/dhcpv4", "bootd/internal/netio"}},
 	// Protocol logic is testable without a network: no sockets.
-	{pkg: "bootd/internal/handler", forbidden: []string{"net", "net/http", "bootd/internal/netio"}},
-	{pkg: "bootd/internal/alloc", forbidden: []string{"net", "net/http", "bootd/internal/dhcpv4", "bootd/internal/netio", "bootd/internal/config"}},
+	{pkg: "bootd/internal/handler", forbidden: []string{"net", "net/http", "bootd/internal/netio", "github.com/prometheus/", "bootd/internal/metrics"}},
+	{pkg: "bootd/internal/alloc", forbidden: []string{"net", "net/http", "bootd/internal/dhcpv4", "bootd/internal/netio", "bootd/internal/config", "github.com/prometheus/"}},
+	// Metrics are counted by the server and read from the others at scrape
+	// time: the protocol logic and the allocator never import them (above),
+	// and the metrics package imports nothing that drives the service.
+	{pkg: "bootd/internal/metrics", forbidden: []string{"bootd/internal/server", "bootd/internal/handler", "bootd/internal/alloc", "bootd/internal/cli"}},
 }
 
 // checkDeps returns the violations of r by a package with the given dependencies.
