@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,7 +18,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"bootd/internal/config"
 	"bootd/internal/dhcpv4"
+	"bootd/internal/lease/journal"
+	"bootd/internal/server"
 )
 
 // TestMetricsOnControlSocket: after DORAs, a NAK, a REQUEST for another
@@ -168,4 +174,73 @@ series:
 		}
 	}
 	return -1
+}
+
+// TestOffersExpiredAcrossReload: an offer whose hold ends untaken is
+// counted once its address is reclaimed, and the count survives a reload
+// (which replaces the allocator). The server runs on a clock the test
+// moves.
+func TestOffersExpiredAcrossReload(t *testing.T) {
+	l := newLink(t, 24)
+	c := newRelayClient(t, l.cli)
+	var now atomic.Int64
+	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+
+	dir := t.TempDir()
+	cfg, err := config.Parse("test.yaml", []byte(strings.ReplaceAll(lanConfig, "STORE", dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	store, err := journal.Open(ctx, dir, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var srv *server.Server
+	if err := l.srv.Do(func() (err error) {
+		srv, err = server.New(ctx, cfg, store, server.Options{Now: clock, Log: slog.New(slog.DiscardHandler)})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	expired := func() float64 {
+		fams, err := srv.Metrics().Gatherer().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]*dto.MetricFamily{}
+		for _, f := range fams {
+			m[f.GetName()] = f
+		}
+		return metricValue(m, "bootd_dhcp_offers_expired_total")
+	}
+	if _, err := c.exchange(request(1, dhcpv4.Discover), 4, time.Second, dhcpv4.Offer); err != nil {
+		t.Fatal(err)
+	}
+	if got := expired(); got != 0 {
+		t.Errorf("offers expired during the hold: %v, want 0", got)
+	}
+	now.Add(int64(2 * config.DefaultOfferHold))
+	// The next offer reclaims the first one's address.
+	if _, err := c.exchange(request(2, dhcpv4.Discover), 4, time.Second, dhcpv4.Offer); err != nil {
+		t.Fatal(err)
+	}
+	if got := expired(); got != 1 {
+		t.Errorf("offers expired after the hold: %v, want 1", got)
+	}
+	if err := l.srv.Do(func() error { return srv.Reload(ctx, cfg) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := expired(); got != 1 {
+		t.Errorf("offers expired after a reload: %v, want 1", got)
+	}
 }
