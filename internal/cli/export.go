@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -172,39 +171,11 @@ func csvRow(l *lease.Lease) []string {
 		subnet = l.Subnet.String()
 	}
 	if l.UUID != ([16]byte{}) {
-		uuid = hexColon(l.UUID[:])
+		uuid = lease.HexColon(l.UUID[:])
 	}
-	return []string{l.Addr.String(), l.State.String(), hexColon(l.HWAddr), hexColon(l.ClientID), l.Hostname,
-		l.Start.UTC().Format(time.RFC3339Nano), exp, subnet, uuid, hexColon(l.CircuitID), hexColon(l.RemoteID),
+	return []string{l.Addr.String(), l.State.String(), lease.HexColon(l.HWAddr), lease.HexColon(l.ClientID), l.Hostname,
+		l.Start.UTC().Format(time.RFC3339Nano), exp, subnet, uuid, lease.HexColon(l.CircuitID), lease.HexColon(l.RemoteID),
 		strconv.Itoa(int(l.HWType))}
-}
-
-// hexColon writes bytes as the JSON form of a lease does: 02:00:5e:10:00:01.
-func hexColon(b []byte) string {
-	var sb strings.Builder
-	for i, c := range b {
-		if i > 0 {
-			sb.WriteByte(':')
-		}
-		sb.WriteString(hex.EncodeToString([]byte{c}))
-	}
-	return sb.String()
-}
-
-func parseHexColon(s string) ([]byte, error) {
-	if s == "" {
-		return nil, nil
-	}
-	for i, part := range strings.Split(s, ":") {
-		if len(part) != 2 {
-			return nil, fmt.Errorf("%q: want bytes as two hex digits separated by colons (byte %d)", s, i+1)
-		}
-	}
-	b, err := hex.DecodeString(strings.ReplaceAll(s, ":", ""))
-	if err != nil {
-		return nil, fmt.Errorf("%q: %v", s, err)
-	}
-	return b, nil
 }
 
 func parseCSVRow(rec []string) (lease.Lease, error) {
@@ -222,7 +193,7 @@ func parseCSVRow(rec []string) (lease.Lease, error) {
 		col int
 		dst *[]byte
 	}{{2, &l.HWAddr}, {3, &l.ClientID}, {9, &l.CircuitID}, {10, &l.RemoteID}} {
-		if *f.dst, err = parseHexColon(rec[f.col]); err != nil {
+		if *f.dst, err = lease.ParseHexColon(rec[f.col]); err != nil {
 			bad(f.col, err)
 		}
 	}
@@ -240,7 +211,7 @@ func parseCSVRow(rec []string) (lease.Lease, error) {
 			bad(7, err)
 		}
 	}
-	if u, err := parseHexColon(rec[8]); err != nil {
+	if u, err := lease.ParseHexColon(rec[8]); err != nil {
 		bad(8, err)
 	} else if len(u) != 0 && len(u) != 16 {
 		bad(8, fmt.Errorf("%q: want 16 bytes", rec[8]))

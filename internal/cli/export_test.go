@@ -119,7 +119,7 @@ func TestImportBadRows(t *testing.T) {
 			`{"state":"bound","start":"2026-11-23T07:00:00Z"}` + "\n" +
 			`{"address":"198.18.0.12","state":"bound","htype":1,"hostname":"` + strings.Repeat("x", 17000) + `","start":"2026-11-23T07:00:00Z"}` + "\n",
 			[]string{
-				"f:3: hwaddr: encoding/hex: invalid byte",
+				"f:3: hwaddr: \"zz\": encoding/hex: invalid byte",
 				"f:4: unexpected end of JSON input",
 				"f:5: no address",
 				"f:6: lease 198.18.0.12: encoding is ",

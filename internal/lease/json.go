@@ -30,16 +30,16 @@ type leaseJSON struct {
 func (l Lease) MarshalJSON() ([]byte, error) {
 	j := leaseJSON{
 		Address: l.Addr, State: l.State.String(), HWType: l.HWType,
-		HWAddr: hexColon(l.HWAddr), ClientID: hexColon(l.ClientID), Hostname: l.Hostname,
+		HWAddr: HexColon(l.HWAddr), ClientID: HexColon(l.ClientID), Hostname: l.Hostname,
 		Start: l.Start.UTC(), Subnet: l.Subnet,
-		CircuitID: hexColon(l.CircuitID), RemoteID: hexColon(l.RemoteID),
+		CircuitID: HexColon(l.CircuitID), RemoteID: HexColon(l.RemoteID),
 	}
 	if !l.Expires.IsZero() {
 		e := l.Expires.UTC()
 		j.Expires = &e
 	}
 	if l.UUID != ([16]byte{}) {
-		j.UUID = hexColon(l.UUID[:])
+		j.UUID = HexColon(l.UUID[:])
 	}
 	return json.Marshal(j)
 }
@@ -60,7 +60,7 @@ func (l *Lease) UnmarshalJSON(b []byte) error {
 		src  string
 		name string
 	}{{&out.HWAddr, j.HWAddr, "hwaddr"}, {&out.ClientID, j.ClientID, "client_id"}, {&out.CircuitID, j.CircuitID, "circuit_id"}, {&out.RemoteID, j.RemoteID, "remote_id"}} {
-		if *f.dst, err = parseHexColon(f.src); err != nil {
+		if *f.dst, err = ParseHexColon(f.src); err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
 	}
@@ -68,7 +68,7 @@ func (l *Lease) UnmarshalJSON(b []byte) error {
 		out.Expires = *j.Expires
 	}
 	if j.UUID != "" {
-		u, err := parseHexColon(j.UUID)
+		u, err := ParseHexColon(j.UUID)
 		if err != nil || len(u) != 16 {
 			return fmt.Errorf("uuid %q: want 16 bytes of hex", j.UUID)
 		}
@@ -78,7 +78,9 @@ func (l *Lease) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func hexColon(b []byte) string {
+// HexColon writes bytes as the JSON form of a lease does, two hex digits
+// a byte separated by colons (02:00:5e:10:00:01); nothing for none.
+func HexColon(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
@@ -92,9 +94,19 @@ func hexColon(b []byte) string {
 	return sb.String()
 }
 
-func parseHexColon(s string) ([]byte, error) {
+// ParseHexColon reads what HexColon writes; "" is no bytes.
+func ParseHexColon(s string) ([]byte, error) {
 	if s == "" {
 		return nil, nil
 	}
-	return hex.DecodeString(strings.ReplaceAll(s, ":", ""))
+	for i, part := range strings.Split(s, ":") {
+		if len(part) != 2 {
+			return nil, fmt.Errorf("%q: want bytes as two hex digits separated by colons (byte %d)", s, i+1)
+		}
+	}
+	b, err := hex.DecodeString(strings.ReplaceAll(s, ":", ""))
+	if err != nil {
+		return nil, fmt.Errorf("%q: %v", s, err)
+	}
+	return b, nil
 }
