@@ -32,6 +32,12 @@ func serveCommand() *command {
 names, keeping leases in the configuration's lease-store directory (created
 if missing). Every lease is on disk before the client is told it has it.
 
+The configuration may also start the built-in TFTP and HTTP boot servers,
+the RARP responder and scheduled lease store snapshots; their settings are
+read at start. The control socket (control.sock in the lease store
+directory, mode 0600) serves bootd leases, backup and stats, Prometheus
+metrics at /metrics, and Go's profiler at /debug/pprof/.
+
 SIGHUP reloads the configuration: a configuration with errors is refused,
 with the errors logged, and the old one keeps serving; leases survive.
 SIGINT or SIGTERM stops the server.
