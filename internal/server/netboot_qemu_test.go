@@ -57,36 +57,12 @@ const (
 // SeaBIOS's serial console (fw_cfg etc/sercon-port) copies the text iPXE
 // writes to the screen.
 func TestNetbootQEMU(t *testing.T) {
-	qemu := needCommand(t, "qemu-system-x86_64")
-	if _, err := os.Stat(ipxeROM); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("iPXE ROM missing in CI (scripts/test.sh installs ipxe-qemu): %v", err)
-		}
-		t.Skipf("iPXE ROM missing (Debian package ipxe-qemu): %v", err)
-	}
-	if why := testnet.Available(); why != "" {
-		t.Skip(why)
-	}
+	qemu := needQEMU(t)
 	bin := buildBootd(t)
 	l := newLink(t, 22) // s0 198.18.0.1/22 in l.srv, c0 in l.cli
 	vmMAC, _ := net.ParseMAC("52:54:00:12:34:56")
 
-	root := t.TempDir()
-	files := map[string]string{
-		"boot.ipxe":   "#!ipxe\necho " + markerTFTP + "\nchain http://198.18.0.1:8080/second.ipxe\n",
-		"second.ipxe": "#!ipxe\necho " + markerHTTP + "\n",
-	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	store := filepath.Join(t.TempDir(), "leases")
-	cfg := filepath.Join(t.TempDir(), "bootd.yaml")
-	yaml := strings.NewReplacer("STORE", store, "ROOT", root).Replace(netbootConfig)
-	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	store, cfg := bootSetup(t, netbootConfig)
 	p := serveChild(t, l.srv, bin, cfg)
 
 	// The VM's side: c0 and qemu's tap0 on a bridge in the client namespace.
@@ -117,6 +93,46 @@ func TestNetbootQEMU(t *testing.T) {
 	if t.Failed() {
 		logTail(t, "VM console", readFile(serial), 40)
 	}
+}
+
+// needQEMU returns the qemu binary, or skips (fails in CI) without it, the
+// iPXE ROM or network namespaces.
+func needQEMU(t *testing.T) string {
+	t.Helper()
+	qemu := needCommand(t, "qemu-system-x86_64")
+	if _, err := os.Stat(ipxeROM); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("iPXE ROM missing in CI (scripts/test.sh installs ipxe-qemu): %v", err)
+		}
+		t.Skipf("iPXE ROM missing (Debian package ipxe-qemu): %v", err)
+	}
+	if why := testnet.Available(); why != "" {
+		t.Skip(why)
+	}
+	return qemu
+}
+
+// bootSetup writes a boot root with the two marker scripts (boot.ipxe
+// chains second.ipxe over HTTP) and the configuration yaml with STORE and
+// ROOT replaced; it returns the store directory and the configuration file.
+func bootSetup(t *testing.T, yaml string) (store, cfg string) {
+	t.Helper()
+	root := t.TempDir()
+	files := map[string]string{
+		"boot.ipxe":   "#!ipxe\necho " + markerTFTP + "\nchain http://198.18.0.1:8080/second.ipxe\n",
+		"second.ipxe": "#!ipxe\necho " + markerHTTP + "\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store = filepath.Join(t.TempDir(), "leases")
+	cfg = filepath.Join(t.TempDir(), "bootd.yaml")
+	if err := os.WriteFile(cfg, []byte(strings.NewReplacer("STORE", store, "ROOT", root).Replace(yaml)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return store, cfg
 }
 
 // bootVM puts c0 of ns (and the other interfaces named) and a tap on a
@@ -227,17 +243,8 @@ subnets:
 // ACK on port 4011), then runs boot.ipxe over TFTP and second.ipxe over
 // HTTP. bootd's store stays empty.
 func TestProxyDHCPQEMU(t *testing.T) {
-	qemu := needCommand(t, "qemu-system-x86_64")
+	qemu := needQEMU(t)
 	dnsmasq := needCommand(t, "dnsmasq")
-	if _, err := os.Stat(ipxeROM); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("iPXE ROM missing in CI (scripts/test.sh installs ipxe-qemu): %v", err)
-		}
-		t.Skipf("iPXE ROM missing (Debian package ipxe-qemu): %v", err)
-	}
-	if why := testnet.Available(); why != "" {
-		t.Skip(why)
-	}
 	bin := buildBootd(t)
 	l := newLink(t, 22)
 
@@ -253,21 +260,7 @@ func TestProxyDHCPQEMU(t *testing.T) {
 		"--dhcp-leasefile="+filepath.Join(dir, "dnsmasq.leases"), "--pid-file="+filepath.Join(dir, "dnsmasq.pid"),
 		"--log-dhcp", "--log-facility=-")
 
-	root := t.TempDir()
-	files := map[string]string{
-		"boot.ipxe":   "#!ipxe\necho " + markerTFTP + "\nchain http://198.18.0.1:8080/second.ipxe\n",
-		"second.ipxe": "#!ipxe\necho " + markerHTTP + "\n",
-	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	store := filepath.Join(t.TempDir(), "leases")
-	cfg := filepath.Join(t.TempDir(), "bootd.yaml")
-	if err := os.WriteFile(cfg, []byte(strings.NewReplacer("STORE", store, "ROOT", root).Replace(proxyQEMUConfig)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	store, cfg := bootSetup(t, proxyQEMUConfig)
 	p := serveChild(t, l.srv, bin, cfg)
 
 	vmMAC, _ := net.ParseMAC("52:54:00:12:34:57")
