@@ -2,7 +2,6 @@ package bench_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -12,10 +11,9 @@ import (
 	"time"
 
 	"bootd/internal/bench"
-	"bootd/internal/config"
 	"bootd/internal/lease"
 	"bootd/internal/lease/journal"
-	"bootd/internal/server"
+	"bootd/internal/servertest"
 	"bootd/internal/testnet"
 )
 
@@ -62,41 +60,7 @@ subnets:
 // server namespace until the test ends.
 func startServer(t *testing.T, ns *testnet.Namespace) *journal.Store {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.Parse("bench.yaml", []byte(strings.ReplaceAll(serverYAML, "STORE", dir)))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	store, err := journal.Open(ctx, dir, journal.Options{})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var srv *server.Server
-	if err := ns.Do(func() (err error) {
-		srv, err = server.New(ctx, cfg, store, server.Options{Log: log})
-		return err
-	}); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("Serve did not return within 10s of cancel")
-		}
-	})
-	return store
+	return servertest.Start(t, ns, serverYAML, t.Output(), slog.LevelWarn).Store
 }
 
 // startNull runs a null responder on s0 in the server namespace until the

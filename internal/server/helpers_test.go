@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"bootd/internal/config"
 	"bootd/internal/lease"
 	"bootd/internal/lease/journal"
 	"bootd/internal/server"
+	"bootd/internal/servertest"
 	"bootd/internal/testnet"
 )
 
@@ -131,49 +130,19 @@ type running struct {
 	log   *lines
 }
 
-// startServer parses yaml (with %s replaced by the lease store directory),
-// opens a journal store and serves on port 67 inside ns until the test ends.
+// startServer serves yaml (STORE stands for the lease store directory) on
+// port 67 inside ns until the test ends, its log kept and shown if the
+// test fails.
 func startServer(t *testing.T, ns *testnet.Namespace, yaml string) *running {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.Parse("test.yaml", []byte(strings.ReplaceAll(yaml, "STORE", dir)))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	store, err := journal.Open(ctx, dir, journal.Options{})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
 	logs := newLines()
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	var srv *server.Server
-	if err := ns.Do(func() (err error) {
-		srv, err = server.New(ctx, cfg, store, server.Options{Log: log})
-		return err
-	}); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	r := servertest.Start(t, ns, yaml, logs, slog.LevelDebug)
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("Serve did not return within 10s of cancel")
-		}
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &running{srv: srv, store: store, log: logs}
+	return &running{srv: r.Server, store: r.Store, log: logs}
 }
 
 // leaseOf returns the store's lease for the hardware address mac.
