@@ -11,12 +11,12 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"bootd/internal/lease"
 	"bootd/internal/lease/journal"
+	"bootd/internal/lease/leasetest"
 )
 
 // genStore is a Store of n generated leases that writes nothing: Put
@@ -276,11 +276,11 @@ func BenchmarkNewFromJournal(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		heap = ms.HeapAlloc
 		debug.FreeOSMemory()
-		held := residentBytes(b)
+		held := rssOf(b)
 		runtime.KeepAlive(a)
 		s.Close()
 		debug.FreeOSMemory()
-		mem = held - min(held, residentBytes(b))
+		mem = held - min(held, rssOf(b))
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(openTime.Milliseconds())/float64(b.N), "open-ms")
@@ -289,21 +289,8 @@ func BenchmarkNewFromJournal(b *testing.B) {
 	b.ReportMetric(float64(mem)/n, "mem-B/lease")
 }
 
-// residentBytes returns the VmRSS of the process.
-func residentBytes(tb testing.TB) uint64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
-			if err != nil {
-				tb.Fatalf("VmRSS %q: %v", v, err)
-			}
-			return kb << 10
-		}
-	}
-	tb.Fatal("no VmRSS in /proc/self/status")
-	return 0
+// rssOf is this process's resident set size.
+func rssOf(tb testing.TB) uint64 {
+	rss, _ := leasetest.Memory(tb, 0)
+	return rss
 }

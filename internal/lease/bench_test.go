@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -138,10 +136,10 @@ func BenchmarkLoad(b *testing.B) {
 					runtime.ReadMemStats(&ms)
 					heap = ms.HeapInuse
 					debug.FreeOSMemory()
-					open := residentBytes(b)
+					open := rssOf(b)
 					s.Close()
 					debug.FreeOSMemory()
-					mem = open - min(open, residentBytes(b))
+					mem = open - min(open, rssOf(b))
 					b.StartTimer()
 				}
 				b.ReportMetric(float64(openTime.Milliseconds())/float64(b.N), "open-ms")
@@ -152,25 +150,6 @@ func BenchmarkLoad(b *testing.B) {
 			})
 		}
 	}
-}
-
-// residentBytes returns the VmRSS of the process.
-func residentBytes(tb testing.TB) uint64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
-			if err != nil {
-				tb.Fatalf("VmRSS %q: %v", v, err)
-			}
-			return kb << 10
-		}
-	}
-	tb.Fatal("no VmRSS in /proc/self/status")
-	return 0
 }
 
 func dirSize(tb testing.TB, dir string) int64 {
@@ -224,4 +203,10 @@ func BenchmarkFdatasync(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "syncs/s")
 		})
 	}
+}
+
+// rssOf is this process's resident set size.
+func rssOf(tb testing.TB) uint64 {
+	rss, _ := leasetest.Memory(tb, 0)
+	return rss
 }

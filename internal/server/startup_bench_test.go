@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"flag"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"bootd/internal/dhcpv4"
 	"bootd/internal/lease"
 	"bootd/internal/lease/journal"
+	"bootd/internal/lease/leasetest"
 	"bootd/internal/testnet"
 )
 
@@ -276,29 +276,8 @@ func serveTraffic(b *testing.B, c *relayClient, n int) {
 
 // procMemory reads VmRSS and VmHWM of a process, in MB.
 func procMemory(b *testing.B, pid int) (rss, hwm float64) {
-	b.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (name != "VmRSS" && name != "VmHWM") {
-			continue
-		}
-		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 64)
-		if err != nil {
-			b.Fatalf("%s: %q", name, val)
-		}
-		if name == "VmRSS" {
-			rss = kb / 1024
-		} else {
-			hwm = kb / 1024
-		}
-	}
-	return rss, hwm
+	r, h := leasetest.Memory(b, pid)
+	return float64(r) / (1 << 20), float64(h) / (1 << 20)
 }
 
 // writeStartupStore writes n leases (startupLease) as the snapshot of a new
