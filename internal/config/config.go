@@ -38,6 +38,15 @@ type Config struct {
 	RARP     *RARP
 	// Backups schedules snapshots of the lease store; nil when off.
 	Backups *Backups
+	// API configures the HTTP API and dashboard; nil when off.
+	API *API
+	// ReservationsFile is the file of reservations made through the API
+	// (see the package documentation): read at load when it exists, its
+	// reservations joined to the subnets'. Absolute; by default
+	// reservations.yaml in the lease store directory.
+	ReservationsFile string
+	// Text is the configuration file's content as loaded.
+	Text []byte
 	// BootTemplates are files made per client and served over TFTP and
 	// HTTP before the boot root, by name as the client asks for it
 	// (without a leading "/"). They are executed with a BootClient.
@@ -79,6 +88,31 @@ type Backups struct {
 	Interval time.Duration
 	Keep     int
 }
+
+// API configures the HTTP API listener: JSON API, dashboard and metrics,
+// every request authenticated by a token (see internal/api).
+type API struct {
+	Listen netip.AddrPort // DefaultAPIListen unless set
+	// TLSCert and TLSKey are PEM files; both set or neither. A listen
+	// address beyond loopback requires them.
+	TLSCert, TLSKey string
+	// Tokens is the token file (salted hashes, written by bootd token);
+	// by default api-tokens.json in the lease store directory.
+	Tokens string
+	// AuditLog is the file every change made through the API is appended
+	// to; by default audit.log in the lease store directory.
+	AuditLog string
+}
+
+// DefaultAPIListen is where the API listens unless configured.
+var DefaultAPIListen = netip.MustParseAddrPort("127.0.0.1:8067")
+
+// Default file names in the lease store directory.
+const (
+	DefaultReservationsFile = "reservations.yaml"
+	DefaultTokensFile       = "api-tokens.json"
+	DefaultAuditLog         = "audit.log"
+)
 
 // Defaults and limits of backups.
 const (
@@ -427,7 +461,10 @@ type Reservation struct {
 	Address  netip.Addr // invalid when the client gets a pool address
 	Hostname string     // also in Own.Options as option 12
 	Own      Settings   // most specific scope: over the subnet's and the class's
-	Pos      Pos
+	// File is the reservations file the reservation comes from, or ""
+	// for the configuration file; Pos is a position in that file.
+	File string
+	Pos  Pos
 }
 
 // Class is a set of clients chosen by what their requests carry.

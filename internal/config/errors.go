@@ -66,7 +66,8 @@ func (l *errorList) err() error {
 		return nil
 	}
 	slices.SortStableFunc(l.errs, func(a, b *Error) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+		// The configuration file first, then the reservations file.
+		return cmp.Or(compareBool(a.File != l.file, b.File != l.file), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
 	out := make([]error, 0, len(l.errs))
 	var last *Error
@@ -78,4 +79,14 @@ func (l *errorList) err() error {
 		last = e
 	}
 	return errors.Join(out...)
+}
+
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case b:
+		return -1
+	}
+	return 1
 }

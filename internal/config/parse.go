@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -23,13 +25,30 @@ func Load(file string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(file, data)
+	return ParseWith(file, data, ReadReservations)
 }
 
 // Parse checks a configuration given as bytes; name is used in messages.
-// It never panics, whatever the input.
+// It reads no reservations file. It never panics, whatever the input.
 func Parse(name string, data []byte) (*Config, error) {
-	d := &decoder{errorList: errorList{file: name}}
+	return ParseWith(name, data, nil)
+}
+
+// ReadReservations reads a reservations file for ParseWith: a missing file
+// is no reservations (nil, nil).
+func ReadReservations(file string) ([]byte, error) {
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// ParseWith checks a configuration given as bytes, joining to it the
+// reservations file read by resv from Config.ReservationsFile (resv nil,
+// or returning nil bytes: no such file). Problems in that file name it.
+func ParseWith(name string, data []byte, resv func(file string) ([]byte, error)) (*Config, error) {
+	d := &decoder{errorList: errorList{file: name}, readResv: resv}
 	root := d.readDocument(data)
 	if root == nil {
 		return nil, d.err()
@@ -38,6 +57,10 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err := d.err(); err != nil {
 		return nil, err
 	}
+	if d.resvErr != nil {
+		return nil, d.resvErr
+	}
+	c.Text = data
 	return c, nil
 }
 
@@ -47,7 +70,7 @@ type timeNodes struct{ lease, min, max, renew, rebind *yaml.Node }
 var (
 	settingKeys = []string{"options", "lease-time", "renew-time", "rebind-time", "boot-file", "next-server"}
 	upperKeys   = []string{"authoritative", "bootp"}
-	globalKeys  = slices.Concat([]string{"interfaces", "lease-store", "offer-hold", "decline-quarantine", "subnets", "shared-networks", "classes", "tftp", "http-boot", "rarp", "boot-templates", "backups"}, settingKeys, upperKeys)
+	globalKeys  = slices.Concat([]string{"interfaces", "lease-store", "offer-hold", "decline-quarantine", "subnets", "shared-networks", "classes", "tftp", "http-boot", "rarp", "boot-templates", "backups", "api", "reservations-file"}, settingKeys, upperKeys)
 	sharedKeys  = slices.Concat([]string{"name", "interface", "subnets"}, settingKeys, upperKeys)
 	subnetKeys  = slices.Concat([]string{"subnet", "interface", "server-address", "pools", "reservations", "proxy-dhcp"}, settingKeys, upperKeys)
 	poolKeys    = slices.Concat([]string{"range", "classes"}, settingKeys)
@@ -237,6 +260,10 @@ func (d *decoder) config(root *yaml.Node) *Config {
 			c.BootTemplates = d.bootTemplates(v)
 		case "backups":
 			c.Backups = d.backups(v)
+		case "api":
+			c.API = d.api(v)
+		case "reservations-file":
+			c.ReservationsFile, _ = d.absFile(v, key)
 		case "subnets":
 			subnetNodes, _ = d.sequence(v, key, false)
 		case "shared-networks":
@@ -291,9 +318,113 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	if len(c.Subnets) == 0 && len(d.errs) == 0 {
 		d.errorf(root, "no subnets: bootd would serve nothing")
 	}
+	if c.ReservationsFile == "" {
+		c.ReservationsFile = path.Join(c.LeaseStore.Path, DefaultReservationsFile)
+	}
+	if c.API != nil && c.API.Tokens == "" {
+		c.API.Tokens = path.Join(c.LeaseStore.Path, DefaultTokensFile)
+	}
+	if c.API != nil && c.API.AuditLog == "" {
+		c.API.AuditLog = path.Join(c.LeaseStore.Path, DefaultAuditLog)
+	}
+	if d.readResv != nil && len(c.Subnets) > 0 {
+		data, err := d.readResv(c.ReservationsFile)
+		if err != nil {
+			d.resvErr = fmt.Errorf("reservations file: %w", err)
+		} else if data != nil {
+			d.reservationsFile(c, c.ReservationsFile, data)
+		}
+	}
 	d.validate(c)
 	forget(c)
 	return c
+}
+
+// reservationsFile joins the reservations of a reservations file to the
+// subnets of c. Each names its subnet, or has an address inside one.
+func (d *decoder) reservationsFile(c *Config, name string, data []byte) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return
+	}
+	mainFile := d.file
+	d.file = name
+	defer func() { d.file = mainFile }()
+	root := d.readDocument(data)
+	if root == nil {
+		return
+	}
+	d.mapping(root, "reservations file", []string{"reservations"}, func(key string, _, v *yaml.Node) {
+		items, _ := d.sequence(v, key, false)
+		for _, it := range items {
+			it = deref(it)
+			if it.Kind != yaml.MappingNode {
+				d.errorf(it, "reservation: want a mapping of mac/client-id/..., address, hostname and subnet, not %s", describe(it))
+				continue
+			}
+			// The subnet key is this file's own: take it out, and leave
+			// the rest to the reservation decoder of the main file.
+			rest := *it
+			rest.Content = nil
+			var sn *Subnet
+			var subnetNode, addrNode *yaml.Node
+			for i := 0; i+1 < len(it.Content); i += 2 {
+				k, v := it.Content[i], it.Content[i+1]
+				switch k.Value {
+				case "subnet":
+					subnetNode = v
+					ps, ok := d.str(v, "subnet")
+					if !ok {
+						continue
+					}
+					p, err := parsePrefix(ps)
+					if err != nil {
+						d.errorf(v, "subnet %q: %v", ps, err)
+						continue
+					}
+					for _, s := range c.Subnets {
+						if s.Prefix == p.Masked() {
+							sn = s
+						}
+					}
+					if sn == nil {
+						d.errorf(v, "subnet %s is not in the configuration", p)
+					}
+					continue
+				case "address":
+					addrNode = v
+				}
+				rest.Content = append(rest.Content, k, v)
+			}
+			if subnetNode == nil && addrNode != nil {
+				if a, err := parseAddr(deref(addrNode).Value); err == nil {
+					for _, s := range c.Subnets {
+						if s.Contains(a) {
+							sn = s
+						}
+					}
+					if sn == nil {
+						d.errorf(addrNode, "address %s is in no configured subnet", a)
+						continue
+					}
+				}
+			}
+			if sn == nil {
+				if subnetNode == nil && addrNode == nil {
+					d.errorf(it, "reservation needs a subnet, or an address inside a configured subnet")
+				}
+				continue
+			}
+			r := d.reservation(&rest, sn)
+			if r == nil {
+				continue
+			}
+			r.File = name
+			sn.Reservations = append(sn.Reservations, r)
+			if sn.ProxyDHCP && r.Address.IsValid() {
+				d.at(r.Pos, "reservation in proxy-dhcp subnet %s gives an address; a proxy gives boot settings only", sn.Prefix)
+			}
+		}
+	})
 }
 
 // root reads a boot root: an absolute directory path.
@@ -370,6 +501,66 @@ func (d *decoder) httpBoot(n *yaml.Node, tftp *TFTP) *HTTPBoot {
 		d.errorf(n, "http-boot needs listen: the address and port to serve on, like 198.18.0.1:8080")
 	}
 	return h
+}
+
+// absFile reads an absolute file path.
+func (d *decoder) absFile(n *yaml.Node, what string) (string, bool) {
+	p, ok := d.str(n, what)
+	if !ok {
+		return "", false
+	}
+	if !path.IsAbs(p) || strings.HasSuffix(p, "/") || strings.ContainsRune(p, 0) {
+		d.errorf(n, "%s %q: want an absolute file path", what, p)
+		return "", false
+	}
+	return path.Clean(p), true
+}
+
+func (d *decoder) api(n *yaml.Node) *API {
+	a := &API{Listen: DefaultAPIListen}
+	var listenNode *yaml.Node
+	ok := d.mapping(n, "api", []string{"listen", "tls", "tokens", "audit-log"}, func(key string, _, v *yaml.Node) {
+		switch key {
+		case "listen":
+			listenNode = v
+			s, ok := d.str(v, "api listen")
+			if !ok {
+				return
+			}
+			ap, err := netip.ParseAddrPort(s)
+			if err != nil || !ap.Addr().Is4() || ap.Port() == 0 {
+				d.errorf(v, "api listen %q: want an IPv4 address and a port, like 127.0.0.1:8067", s)
+				return
+			}
+			a.Listen = ap
+		case "tls":
+			var certNode *yaml.Node
+			ok := d.mapping(v, "api tls", []string{"cert", "key"}, func(key string, k, vv *yaml.Node) {
+				switch key {
+				case "cert":
+					certNode = k
+					a.TLSCert, _ = d.absFile(vv, "api tls cert")
+				case "key":
+					a.TLSKey, _ = d.absFile(vv, "api tls key")
+				}
+			})
+			if ok && (certNode == nil) != (a.TLSKey == "") {
+				d.errorf(v, "api tls needs both cert and key")
+			}
+		case "tokens":
+			a.Tokens, _ = d.absFile(v, "api tokens")
+		case "audit-log":
+			a.AuditLog, _ = d.absFile(v, "api audit-log")
+		}
+	})
+	if ok && !a.Listen.Addr().IsLoopback() && (a.TLSCert == "" || a.TLSKey == "") {
+		at := n
+		if listenNode != nil {
+			at = listenNode
+		}
+		d.errorf(at, "api listen %s is beyond loopback: set api tls cert and key (tokens are always required)", a.Listen)
+	}
+	return a
 }
 
 func (d *decoder) backups(n *yaml.Node) *Backups {

@@ -20,6 +20,8 @@ const maxNodes = 1 << 20
 // decoder walks the YAML node tree and collects problems with positions.
 type decoder struct {
 	errorList
+	readResv func(file string) ([]byte, error) // reads the reservations file; nil: none
+	resvErr  error                              // reading it failed
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
