@@ -21,7 +21,7 @@ const maxNodes = 1 << 20
 type decoder struct {
 	errorList
 	readResv func(file string) ([]byte, error) // reads the reservations file; nil: none
-	resvErr  error                              // reading it failed
+	resvErr  error                             // reading it failed
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
