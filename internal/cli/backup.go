@@ -1,12 +1,11 @@
 package cli
 
 import (
+	"bootd/internal/fsutil"
 	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"bootd/internal/lease/journal"
 )
@@ -44,49 +43,7 @@ directory, the snapshot opens as a lease store.
 }
 
 func backup(ctx context.Context, dir, out string) (int64, error) {
-	return writeFileAtomic(out, func(w io.Writer) error { return backupTo(ctx, dir, w) })
-}
-
-// writeFileAtomic writes a whole file with write: to a temporary file in the
-// same directory, synced, then renamed to name and the directory synced, so
-// that name is never seen half-written, also after a crash. It returns the
-// size written.
-func writeFileAtomic(name string, write func(io.Writer) error) (int64, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".bootd-backup-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename this does nothing
-	defer tmp.Close()
-	if err := write(tmp); err != nil {
-		return 0, err
-	}
-	if err := tmp.Sync(); err != nil {
-		return 0, err
-	}
-	st, err := tmp.Stat()
-	if err != nil {
-		return 0, err
-	}
-	if err := tmp.Close(); err != nil {
-		return 0, err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return 0, err
-	}
-	if err := syncDir(filepath.Dir(name)); err != nil {
-		return 0, err
-	}
-	return st.Size(), nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return fsutil.WriteFile(out, 0o600, func(w io.Writer) error { return backupTo(ctx, dir, w) })
 }
 
 func backupTo(ctx context.Context, dir string, w io.Writer) error {

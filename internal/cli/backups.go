@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bootd/internal/fsutil"
 	"context"
 	"fmt"
 	"io"
@@ -16,7 +17,7 @@ import (
 
 // Scheduled snapshots (the backups section of the configuration): every
 // interval, bootd serve writes a consistent snapshot of its lease store to
-// dir/bootd-<UTC time>.snap, atomically (writeFileAtomic), then removes the
+// dir/bootd-<UTC time>.snap, atomically (fsutil.WriteFile), then removes the
 // oldest of its snapshots beyond keep. Only files named like its snapshots
 // are ever removed. A failure is logged and the next tick tries again; it
 // never stops the server. The settings are read at start: a reload does not
@@ -89,7 +90,7 @@ func snapshotOnce(ctx context.Context, dir string, now time.Time, store snapshot
 		return "", 0, err
 	}
 	name := filepath.Join(dir, snapName(now))
-	n, err := writeFileAtomic(name, func(w io.Writer) error { return store.Backup(ctx, w) })
+	n, err := fsutil.WriteFile(name, 0o600, func(w io.Writer) error { return store.Backup(ctx, w) })
 	return name, n, err
 }
 

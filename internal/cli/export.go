@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bootd/internal/fsutil"
 	"bufio"
 	"context"
 	"encoding/csv"
@@ -85,7 +86,7 @@ with none, it reads the store itself. bootd import reads what it writes.
 				if len(args) == 0 {
 					return write(e.stdout)
 				}
-				if _, err := writeFileAtomic(args[0], write); err != nil {
+				if _, err := fsutil.WriteFile(args[0], 0o600, write); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stderr, "%d leases of %s written to %s\n", len(list), dir, args[0])

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bootd/internal/fsutil"
 	"context"
 	"errors"
 	"flag"
@@ -130,7 +131,7 @@ func restore(ctx context.Context, dir, snapshot string, now time.Time) (restoreR
 		}
 		return restoreResult{}, fmt.Errorf("restored store left at %s: %w", staging, err)
 	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(dir)); err != nil {
 		return res, err
 	}
 	return res, nil
