@@ -55,6 +55,7 @@ func commands() []*command {
 		exportCommand(),
 		importCommand(),
 		statsCommand(),
+		tokenCommand(),
 		decodeCommand(),
 		demoCommand(),
 		probeCommand(),
