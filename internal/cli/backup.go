@@ -48,7 +48,7 @@ func backup(ctx context.Context, dir, out string) (int64, error) {
 
 func backupTo(ctx context.Context, dir string, w io.Writer) error {
 	if c := controlClient(dir); c != nil {
-		body, err := controlGet(ctx, c, "/v0/backup")
+		body, err := controlGet(ctx, c, "/api/v1/backup")
 		if err != nil {
 			return err
 		}

@@ -200,7 +200,7 @@ func openStore(ctx context.Context, dir string) (*journal.Store, error) {
 // withLeases calls fn for every lease of the store in dir.
 func withLeases(ctx context.Context, dir string, fn func(*lease.Lease) error) error {
 	if c := controlClient(dir); c != nil {
-		body, err := controlGet(ctx, c, "/v0/leases")
+		body, err := controlGet(ctx, c, "/api/v1/leases/export")
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"bootd/internal/config"
@@ -35,10 +34,14 @@ if missing). Every lease is on disk before the client is told it has it.
 The configuration may also start the built-in TFTP and HTTP boot servers,
 the RARP responder and scheduled lease store snapshots; their settings are
 read at start. The control socket (control.sock in the lease store
-directory, mode 0600) serves bootd leases, backup and stats, Prometheus
-metrics at /metrics, and Go's profiler at /debug/pprof/.
+directory, mode 0600) serves the API (docs/api.md) to local callers, so
+that bootd leases, reservations, backup and stats reach the server, and
+Go's profiler at /debug/pprof/. With an api section in the configuration
+the API, the dashboard and /metrics are also served over HTTP(S), every
+request authenticated by a token (bootd token create).
 
-SIGHUP reloads the configuration: a configuration with errors is refused,
+SIGHUP (or POST /api/v1/config/reload) reloads the configuration and the
+reservations file: a configuration with errors is refused,
 with the errors logged, and the old one keeps serving; leases survive.
 SIGINT or SIGTERM stops the server.
 `,
@@ -172,6 +175,11 @@ func runServe(ctx context.Context, log *slog.Logger, file string, port int) erro
 	if err != nil {
 		return err
 	}
+	a, closeAPI, err := startAPI(ctx, log, cfg, srv, m)
+	if err != nil {
+		return err
+	}
+	defer closeAPI()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -181,21 +189,12 @@ func runServe(ctx context.Context, log *slog.Logger, file string, port int) erro
 			case <-ctx.Done():
 				return
 			case <-hup:
-				next, err := config.Load(file)
-				if err == nil {
-					err = srv.Reload(ctx, next)
-				}
-				if err != nil {
+				if err := a.Reload(ctx); err != nil {
 					log.Error("reload refused; the old configuration keeps serving", "file", file, "err", err)
 					continue
 				}
 				log.Info("configuration reloaded", "file", file)
 			}
-		}
-	}()
-	go func() {
-		if err := srv.ServeControl(ctx, filepath.Join(cfg.LeaseStore.Path, server.ControlSocket)); err != nil {
-			log.Error("control socket not served: bootd leases and bootd backup cannot reach this server", "err", err)
 		}
 	}()
 	if err := startBootServers(ctx, log, cfg, srv.Config, store, m); err != nil {

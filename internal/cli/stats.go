@@ -37,7 +37,7 @@ commit is how many leases share one fsync).
 				if c == nil {
 					return fmt.Errorf("no server is running on the lease store %s", dir)
 				}
-				body, err := controlGet(ctx, c, "/v0/stats")
+				body, err := controlGet(ctx, c, "/api/v1/stats")
 				if err != nil {
 					return err
 				}

@@ -30,12 +30,17 @@ func runVersion(_ context.Context, e *env, args []string) error {
 	if len(args) > 0 {
 		return usagef("no arguments expected")
 	}
+	_, err := fmt.Fprintln(e.stdout, versionLine())
+	return err
+}
+
+// versionLine is what bootd version prints (and the API's status shows).
+func versionLine() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		bi = nil
 	}
-	_, err := fmt.Fprintln(e.stdout, versionString(version, bi, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH))
-	return err
+	return versionString(version, bi, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
 }
 
 // versionString composes the version line from its sources; bi may be nil.

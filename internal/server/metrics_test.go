@@ -49,15 +49,18 @@ func TestMetricsOnControlSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
 	sock := filepath.Join(t.TempDir(), "control.sock")
 	served := make(chan error, 1)
-	go func() { served <- srv.srv.ServeControl(ctx, sock) }()
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.srv.Metrics().Handler()}
+	go func() { served <- hs.Serve(ln) }()
 	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("ServeControl: %v", err)
+		hs.Close()
+		if err := <-served; err != http.ErrServerClosed {
+			t.Errorf("serving metrics: %v", err)
 		}
 	}()
 	pool := []string{"subnet", "198.18.0.0/24", "pool", "198.18.0.100-198.18.0.200"}
@@ -84,7 +87,6 @@ func TestMetricsOnControlSocket(t *testing.T) {
 		{"bootd_dhcp_offers_expired_total", nil, 0},
 	}
 	var fams map[string]*dto.MetricFamily
-	var err error
 	// The counters of a reply are updated just after the kernel takes it,
 	// so the client may have it a moment before: poll.
 	deadline := time.Now().Add(10 * time.Second)

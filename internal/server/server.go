@@ -80,8 +80,9 @@ type Server struct {
 	committedOut  []netio.Reply
 	committedMeta []replyMeta
 
-	counters Counters
-	metrics  *metrics.Metrics
+	counters  Counters
+	metrics   *metrics.Metrics
+	exchanges exchanges
 	// offersExpired counts the offers that expired in the allocators
 	// replaced by reloads (under mu).
 	offersExpired uint64
@@ -324,6 +325,7 @@ type slot struct {
 	buf        []byte
 	out        netio.Reply
 	meta       replyMeta // out's
+	ex         Exchange  // the decision, for the live view; zero Time: none
 }
 
 // replyMeta is what the metrics need of a reply when it is sent: its
@@ -454,6 +456,7 @@ func (s *Server) worker(ctx context.Context, conn *netio.Conn, bootServer bool) 
 			}
 		}
 		s.mu.RUnlock()
+		s.exchanges.add(slots[:n])
 		s.sendOn(conn, now, meta)
 		for _, t := range unused {
 			s.free <- t
@@ -587,10 +590,13 @@ func (s *Server) handle(ctx context.Context, st *state, p *netio.Packet, bootSer
 		if res.Pending {
 			t.out, t.addr = netio.Reply{}, netip.Addr{}
 		}
+		record(sl, in.IfName, false, 0, req.CIAddr, res.Reason)
 		return false, res.Pending
 	}
 	buf, out := &sl.buf, &sl.out
 	sl.meta.reply = metrics.KindOf(reply)
+	rmt, _ := reply.MessageType()
+	record(sl, in.IfName, true, rmt, reply.YIAddr, res.Reason)
 	if res.Pending {
 		buf, out = &t.buf, &t.out
 		t.addr, t.meta = reply.YIAddr, sl.meta
@@ -608,7 +614,6 @@ func (s *Server) handle(ctx context.Context, st *state, p *netio.Packet, bootSer
 		s.requestLog(req, in, relayed).Warn("options left out of the reply", "count", res.Layout.Omitted)
 	}
 	if logged {
-		rmt, _ := reply.MessageType()
 		attrs := []any{"reply", msgType(reply, rmt), "addr", reply.YIAddr, "to", res.Dest.Addr}
 		if res.Reason != "" {
 			attrs = append(attrs, "reason", res.Reason)
