@@ -99,9 +99,12 @@ func New(b Backend, opts Options) *API {
 		session: auth.NewSessions(sessionTTL, opts.Now),
 	}
 	a.mux = http.NewServeMux()
+	routes := http.NewServeMux() // the routes alone, to tell 404 from 405
 	for _, r := range a.routes() {
 		a.mux.Handle(r.pattern, a.guard(r))
+		routes.Handle(r.pattern, http.NotFoundHandler())
 	}
+	a.mux.Handle("/api/", notFound(routes))
 	if opts.Dashboard != nil {
 		a.mux.Handle("GET /", opts.Dashboard)
 	}
@@ -113,6 +116,28 @@ func New(b Backend, opts Options) *API {
 
 // Handler is the API's HTTP handler.
 func (a *API) Handler() http.Handler { return a.mux }
+
+// notFound answers a path under /api/ that no route takes, in the API's
+// error shape: 405 with Allow when the path exists for other methods,
+// else 404.
+func notFound(routes *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+			r2 := r.Clone(r.Context())
+			r2.Method = m
+			if _, pattern := routes.Handler(r2); pattern != "" && !strings.HasPrefix(pattern, "/") {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			httpError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+			return
+		}
+		httpError(w, http.StatusNotFound, "no such API path: "+r.URL.Path+" (see /api/v1/openapi.json)")
+	})
+}
 
 // need is what a route asks of its caller.
 type need uint8

@@ -28,8 +28,13 @@ func (a *API) configView(w http.ResponseWriter, r *http.Request) {
 // file the running server has. It changes nothing.
 func (a *API) validate(w http.ResponseWriter, r *http.Request) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
 		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", maxBody))
+		return
+	case err != nil:
+		httpError(w, http.StatusBadRequest, "reading the body: "+err.Error())
 		return
 	}
 	name := a.b.Config().File

@@ -144,7 +144,7 @@ type subnetView struct {
 func (a *API) pools(w http.ResponseWriter, r *http.Request) {
 	cfg := a.b.Config()
 	usage := a.b.Pools() // in configuration order
-	var out []subnetView
+	out := []subnetView{}
 	i := 0
 	for _, sn := range cfg.Subnets {
 		v := subnetView{Subnet: sn.Prefix.String(), Interface: sn.Interface, ProxyDHCP: sn.ProxyDHCP,
