@@ -46,6 +46,12 @@
 //	  dir: /var/backups/bootd  # required, absolute: bootd-<UTC time>.snap files
 //	  interval: 1h             # (default 1h, at least 1m)
 //	  keep: 24                 # snapshots kept, the oldest removed first (default 24, at least 1)
+//	api:                       # the HTTP API, dashboard and /metrics (off unless present; docs/api.md)
+//	  listen: 127.0.0.1:8067   # (default 127.0.0.1:8067); beyond loopback tls is required
+//	  tls: {cert: /etc/bootd/api.crt, key: /etc/bootd/api.key}   # PEM files, both or neither
+//	  tokens: /var/lib/bootd/api-tokens.json  # (default: in the lease store directory)
+//	  audit-log: /var/lib/bootd/audit.log     # (default: in the lease store directory)
+//	reservations-file: /var/lib/bootd/reservations.yaml  # (default: in the lease store directory)
 //	subnets: [...]
 //	shared-networks: [...]
 //	classes: [...]
@@ -211,4 +217,23 @@
 // use with Pool.Allows, and its settings with NewView(base, class, host),
 // whose Option, SetOptions, BootFile, NextServer, LeaseTime and Times
 // read pre-encoded values. None of these allocate.
+// # The reservations file
+//
+// Reservations made through the API (bootd reservations, the dashboard)
+// are kept in the reservations file, which Load reads when it exists and
+// bootd rewrites on each such change (keeping comments). It is one
+// mapping with a list of reservations, each written as in a subnet's
+// reservations plus the subnet it belongs to, which may be left out when
+// the address is inside a configured subnet:
+//
+//	reservations:
+//	  - subnet: 198.18.16.0/20
+//	    mac: "02:00:00:00:00:01"
+//	    address: 198.18.16.50
+//	    hostname: web1
+//
+// Its reservations join the subnets' and are checked the same way
+// (duplicates, addresses outside the subnet, ...); problems name the
+// reservations file and the position in it. Parse reads no reservations
+// file; Load and ParseWith do.
 package config
