@@ -90,6 +90,22 @@ func writeSummary(w io.Writer, c *config.Config) {
 	if b := c.Backups; b != nil {
 		fmt.Fprintf(w, "backups: every %s to %s, the newest %d kept\n", dur(b.Interval), b.Dir, b.Keep)
 	}
+	if a := c.API; a != nil {
+		scheme := "http"
+		if a.TLSCert != "" {
+			scheme = "https"
+		}
+		fmt.Fprintf(w, "api and dashboard: %s://%s/, tokens in %s, audit log %s\n", scheme, a.Listen, a.Tokens, a.AuditLog)
+	}
+	n := 0
+	for _, s := range c.Subnets {
+		for _, r := range s.Reservations {
+			if r.File != "" {
+				n++
+			}
+		}
+	}
+	fmt.Fprintf(w, "reservations file: %s (%d reservations)\n", c.ReservationsFile, n)
 	for _, s := range c.Subnets {
 		fmt.Fprintln(w)
 		writeSubnet(w, s)
