@@ -50,6 +50,7 @@ func commands() []*command {
 	return []*command{
 		checkCommand(),
 		leasesCommand(),
+		reservationsCommand(),
 		backupCommand(),
 		restoreCommand(),
 		exportCommand(),

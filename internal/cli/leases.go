@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,45 +19,78 @@ import (
 	"bootd/internal/config"
 	"bootd/internal/lease"
 	"bootd/internal/lease/journal"
-	"bootd/internal/server"
 )
 
 func leasesCommand() *command {
 	return &command{
 		name:     "leases",
-		synopsis: "(--config FILE | --store DIR) [--addr A] [--mac M] [--hostname TEXT] [--state S] [--json]",
+		synopsis: "[release ADDRESS] (--config FILE | --store DIR | --api URL) [--addr A] [--mac M] [--hostname TEXT] [--state S] [--json]",
 		summary:  "list and search the leases of a lease store",
 		doc: `Leases lists the leases of the store named by the configuration (its
 lease-store path) or by --store. With a server running on that store it
 asks the server through the store's control socket; with none, it reads
-the store itself. Filters combine (all must match).
+the store itself. With --api it asks the server at that URL instead,
+with the token of --token-file or $` + TokenEnv + ` (bootd token create makes
+one; the read-only role is enough). Filters combine (all must match).
+
+bootd leases release ADDRESS releases the active lease of ADDRESS, as if
+its client had sent RELEASE, and prints it. It needs a running server
+(through the control socket, or --api with an admin token).
 `,
 		flags: func(fs *flag.FlagSet) runFunc {
-			src := storeFlags(fs)
+			src := apiSourceFlags(fs)
 			addr := fs.String("addr", "", "only the lease of this `ADDRESS`")
 			mac := fs.String("mac", "", "only leases of this hardware address")
 			host := fs.String("hostname", "", "only leases whose host name contains `TEXT`")
 			state := fs.String("state", "", "only leases in this state: offered, bound, released, expired, declined")
 			asJSON := fs.Bool("json", false, "print one JSON object per lease")
 			return func(ctx context.Context, e *env, args []string) error {
-				if len(args) > 0 {
-					return usagef("unexpected argument %q", args[0])
+				pos, err := parseInterleaved(fs, args)
+				if errors.Is(err, flag.ErrHelp) {
+					printCommandHelp(e.stdout, leasesCommand())
+					return nil
 				}
-				dir, err := src.dir()
 				if err != nil {
+					return usagef("%v", err)
+				}
+				if len(pos) > 0 && pos[0] == "release" {
+					if *addr != "" || *mac != "" || *host != "" || *state != "" {
+						return usagef("--addr, --mac, --hostname and --state are for the listing, not release")
+					}
+					return releaseLease(ctx, e, src, pos[1:], *asJSON)
+				}
+				if len(pos) > 0 {
+					return usagef("unexpected argument %q", pos[0])
+				}
+				if err := src.check(); err != nil {
 					return err
+				}
+				var dir string
+				if !src.remote() {
+					if dir, err = src.store.dir(); err != nil {
+						return err
+					}
 				}
 				match, err := leaseFilter(*addr, *mac, *host, *state)
 				if err != nil {
 					return usagef("%v", err)
 				}
 				var list []lease.Lease
-				err = withLeases(ctx, dir, func(l *lease.Lease) error {
+				collect := func(l *lease.Lease) error {
 					if match(l) {
 						list = append(list, *l)
 					}
 					return nil
-				})
+				}
+				if src.remote() {
+					c, cerr := src.remoteClient()
+					if cerr != nil {
+						return cerr
+					}
+					err = exportLeases(ctx, c, collect)
+				} else {
+					err = withLeases(ctx, dir, collect)
+				}
 				if err != nil {
 					return err
 				}
@@ -66,6 +98,56 @@ the store itself. Filters combine (all must match).
 			}
 		},
 	}
+}
+
+// releaseLease is bootd leases release ADDRESS.
+func releaseLease(ctx context.Context, e *env, src apiSource, args []string, asJSON bool) error {
+	if len(args) != 1 {
+		return usagef("release wants one ADDRESS")
+	}
+	a, err := netip.ParseAddr(args[0])
+	if err != nil || !a.Is4() {
+		return usagef("release %q: not an IPv4 address", args[0])
+	}
+	c, err := src.client("leases are released through a running server")
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodPost, "/api/v1/leases/"+a.String()+"/release", nil, &raw); err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSONLine(e.stdout, raw)
+	}
+	var l struct {
+		Address  netip.Addr `json:"address"`
+		State    string     `json:"state"`
+		MAC      string     `json:"mac"`
+		ClientID string     `json:"client-id"`
+		Hostname string     `json:"hostname"`
+		Expires  *time.Time `json:"expires"`
+	}
+	if err := json.Unmarshal(raw, &l); err != nil {
+		return fmt.Errorf("%s: bad lease: %w", c.where, err)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "ADDRESS\tSTATE\tHWADDR\tCLIENT-ID\tHOSTNAME\tEXPIRES")
+	exp := "never"
+	if l.Expires != nil {
+		exp = l.Expires.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Address, l.State, dash(l.MAC), dash(l.ClientID), dash(l.Hostname), exp)
+	fmt.Fprintf(tw, "lease of %s released\n", l.Address)
+	return tw.Flush()
+}
+
+// dash is s, or "-" for nothing.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // storeSource is the --config / --store pair naming a lease store.
@@ -149,39 +231,6 @@ func printLeases(w io.Writer, list []lease.Lease, asJSON bool) error {
 	return tw.Flush()
 }
 
-// controlClient returns an HTTP client for the control socket of a store,
-// or nil when no server answers on it.
-func controlClient(dir string) *http.Client {
-	path := filepath.Join(dir, server.ControlSocket)
-	c, err := net.DialTimeout("unix", path, time.Second)
-	if err != nil {
-		return nil
-	}
-	c.Close()
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		},
-	}}
-}
-
-func controlGet(ctx context.Context, c *http.Client, path string) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://bootd"+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("control socket: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, fmt.Errorf("control socket: %s", resp.Status)
-	}
-	return resp.Body, nil
-}
-
 // openStore opens a stopped server's store.
 func openStore(ctx context.Context, dir string) (*journal.Store, error) {
 	if _, err := os.Stat(dir); err != nil {
@@ -197,26 +246,11 @@ func openStore(ctx context.Context, dir string) (*journal.Store, error) {
 	return s, nil
 }
 
-// withLeases calls fn for every lease of the store in dir.
+// withLeases calls fn for every lease of the store in dir: through the
+// control socket when a server runs on it, else from the store itself.
 func withLeases(ctx context.Context, dir string, fn func(*lease.Lease) error) error {
-	if c := controlClient(dir); c != nil {
-		body, err := controlGet(ctx, c, "/api/v1/leases/export")
-		if err != nil {
-			return err
-		}
-		defer body.Close()
-		sc := bufio.NewScanner(body)
-		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-		for sc.Scan() {
-			var l lease.Lease
-			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-				return fmt.Errorf("control socket: %w", err)
-			}
-			if err := fn(&l); err != nil {
-				return err
-			}
-		}
-		return sc.Err()
+	if c := controlAPI(dir); c != nil {
+		return exportLeases(ctx, c, fn)
 	}
 	s, err := openStore(ctx, dir)
 	if err != nil {
@@ -224,4 +258,29 @@ func withLeases(ctx context.Context, dir string, fn func(*lease.Lease) error) er
 	}
 	defer s.Close()
 	return s.Load(ctx, fn)
+}
+
+// exportLeases calls fn for every lease of a running server, read from
+// GET /api/v1/leases/export.
+func exportLeases(ctx context.Context, c *apiClient, fn func(*lease.Lease) error) error {
+	body, err := c.get(ctx, "/api/v1/leases/export")
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var l lease.Lease
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return fmt.Errorf("%s: %w", c.where, err)
+		}
+		if err := fn(&l); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", c.where, err)
+	}
+	return nil
 }
