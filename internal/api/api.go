@@ -106,7 +106,7 @@ func New(b Backend, opts Options) *API {
 	}
 	a.mux.Handle("/api/", notFound(routes))
 	if opts.Dashboard != nil {
-		a.mux.Handle("GET /", opts.Dashboard)
+		a.mux.Handle("/", opts.Dashboard) // it answers 405 to methods other than GET and HEAD
 	}
 	if opts.Debug != nil {
 		a.mux.Handle("/debug/", a.guard(route{"/debug/", localOnly, opts.Debug.ServeHTTP}))

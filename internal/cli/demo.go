@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -37,12 +38,19 @@ prints the server's log, the OFFER and the ACK, a summary of the lease and
 the lease as the store keeps it. Then it deletes the namespaces and the
 temporary directory, also on Ctrl-C or error.
 
+With --dashboard ADDRESS:PORT (a loopback address, like 127.0.0.1:8067)
+the demo then keeps serving: it starts the API and the web dashboard on
+that address, prints the URL and an admin token made for the demo, and
+has a few more clients take leases, one exchange every few seconds, so the
+dashboard has something to show. Ctrl-C ends it and cleans up.
+
 Only 198.18.0.0/24 (from 198.18.0.0/15, reserved for benchmarking) is
 used, and only inside the namespaces. Demo needs root and the ip command
 (iproute2).
 `,
 		flags: func(fs *flag.FlagSet) runFunc {
 			timeout := fs.Duration("timeout", 20*time.Second, "give up on the client after `DURATION`")
+			dashboard := fs.String("dashboard", "", "then serve the dashboard on this loopback `ADDRESS:PORT` until Ctrl-C")
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected argument %q", args[0])
@@ -50,7 +58,15 @@ used, and only inside the namespaces. Demo needs root and the ip command
 				if *timeout <= 0 {
 					return usagef("--timeout must be positive")
 				}
-				return runDemo(ctx, e.stdout, *timeout)
+				var dash netip.AddrPort
+				if *dashboard != "" {
+					var err error
+					dash, err = netip.ParseAddrPort(*dashboard)
+					if err != nil || !dash.Addr().IsLoopback() || !dash.Addr().Is4() {
+						return usagef("--dashboard %q: want a loopback IPv4 address and port, like 127.0.0.1:8067", *dashboard)
+					}
+				}
+				return runDemo(ctx, e.stdout, *timeout, dash)
 			}
 		},
 	}
@@ -100,7 +116,7 @@ const (
 // demoPrefix starts the names of the namespaces of the demo of this process.
 func demoPrefix() string { return fmt.Sprintf("bootd-demo-%d-", os.Getpid()) }
 
-func runDemo(ctx context.Context, stdout io.Writer, timeout time.Duration) (err error) {
+func runDemo(ctx context.Context, stdout io.Writer, timeout time.Duration, dashboard netip.AddrPort) (err error) {
 	if os.Geteuid() != 0 {
 		return errors.New("demo needs root: it creates network namespaces and a veth pair (try: sudo go run ./cmd/bootd demo)")
 	}
@@ -224,7 +240,10 @@ func runDemo(ctx context.Context, stdout io.Writer, timeout time.Duration) (err 
 	fmt.Fprintf(out, "  address:  %s\n  state:    %s\n  client:   %s\n  hostname: %s\n  subnet:   %s\n  start:    %s\n  expires:  %s (%s later)\n",
 		l.Addr, l.State, net.HardwareAddr(l.HWAddr), l.Hostname, l.Subnet,
 		l.Start.Format(time.RFC3339), l.Expires.Format(time.RFC3339), dhcpclient.FormatDuration(l.Expires.Sub(l.Start)))
-	return nil
+	if !dashboard.IsValid() {
+		return nil
+	}
+	return demoDashboard(ctx, out, dashboard, srv, dhcpclient.NamespacePath(srvNS), cliNS, dir, log)
 }
 
 // demoServer is a server running in-process in a network namespace.

@@ -3,9 +3,13 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,4 +108,97 @@ func TestDemoInterrupted(t *testing.T) {
 	if strings.Contains(out.String(), "the lease in the store") {
 		t.Errorf("the demo went on after the interrupt:\n%s", out.String())
 	}
+}
+
+// lineWriter hands each complete line written to it to a channel.
+type lineWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	all   bytes.Buffer
+	lines chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.all.Write(p)
+	w.buf.Write(p)
+	for {
+		line, err := w.buf.ReadString('\n')
+		if err != nil {
+			w.buf.WriteString(line)
+			return len(p), nil
+		}
+		select {
+		case w.lines <- strings.TrimSpace(line):
+		default:
+		}
+	}
+}
+
+// TestDemoDashboard: with --dashboard the demo serves the API and the
+// dashboard on loopback with a token it prints, and its clients take
+// leases that the API shows, until it is interrupted.
+func TestDemoDashboard(t *testing.T) {
+	if why := testnet.Available(); why != "" {
+		t.Skip(why)
+	}
+	// Not parallel with the other demo tests: they use the namespace names of this PID.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	out := &lineWriter{lines: make(chan string, 1000)}
+	var errOut bytes.Buffer
+	code := make(chan int, 1)
+	go func() { code <- Run(ctx, []string{"demo", "--dashboard", "127.0.0.1:0"}, nil, out, &errOut) }()
+	var url, token string
+	for url == "" || token == "" {
+		select {
+		case line := <-out.lines:
+			if v, ok := strings.CutPrefix(line, "dashboard: "); ok {
+				url = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(line, "token:"); ok {
+				token = strings.TrimSpace(v)
+			}
+		case c := <-code:
+			t.Fatalf("demo ended (%d) before the dashboard: %s\n%s", c, errOut.String(), out.all.String())
+		case <-ctx.Done():
+			t.Fatal("no dashboard line")
+		}
+	}
+	get := func(path string) (int, string) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", url+strings.TrimPrefix(path, "/"), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if c, body := get("/"); c != 200 || !strings.Contains(body, "bootd") {
+		t.Errorf("dashboard page: %d", c)
+	}
+	// The demo's clients take leases: the first one, then more.
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, body := get("/api/v1/leases")
+		var list struct{ Total int }
+		json.Unmarshal([]byte(body), &list)
+		if c == 200 && list.Total >= 2 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("leases: %d %s", c, body)
+		case <-tick.C:
+		}
+	}
+	cancel()
+	if c := <-code; c == exitOK && !strings.Contains(out.all.String(), "stopped the server") {
+		t.Errorf("no clean up after the interrupt:\n%s", out.all.String())
+	}
+	wantContains(t, "output", out.all.String(), "deleted namespace "+demoPrefix()+"srv", "deleted namespace "+demoPrefix()+"cli")
 }
