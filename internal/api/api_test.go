@@ -31,7 +31,6 @@ import (
 	"bootd/internal/api/auth"
 	"bootd/internal/config"
 	"bootd/internal/dhcpclient"
-	"bootd/internal/server"
 	"bootd/internal/servertest"
 	"bootd/internal/testnet"
 )
@@ -109,7 +108,7 @@ func newFixture(t *testing.T) *fixture {
 		cli: cliNS, clients: map[string]*dhcpclient.Client{}, now: clk}
 	debug := http.NewServeMux()
 	debug.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	f.a = api.New(nsBackend{run.Server, srvNS}, api.Options{
+	f.a = api.New(run.Server, api.Options{
 		Version: "test", Tokens: tokens, Audit: audit, Now: clk.Now, Log: slog.New(slog.DiscardHandler),
 		Metrics: run.Server.Metrics().Handler(), Debug: debug,
 		Load: func(string) (*config.Config, error) {
@@ -131,17 +130,6 @@ func newFixture(t *testing.T) *fixture {
 	})
 	f.url = "http://" + ln.Addr().String()
 	return f
-}
-
-// nsBackend swaps configurations inside the server's namespace, where
-// its interfaces are (bootd serve runs in one namespace throughout).
-type nsBackend struct {
-	*server.Server
-	ns *testnet.Namespace
-}
-
-func (b nsBackend) Reload(ctx context.Context, cfg *config.Config) error {
-	return b.ns.Do(func() error { return b.Server.Reload(ctx, cfg) })
 }
 
 // dora gets a lease for mac through a DHCP client on the link.

@@ -243,7 +243,7 @@ func runDemo(ctx context.Context, stdout io.Writer, timeout time.Duration, dashb
 	if !dashboard.IsValid() {
 		return nil
 	}
-	return demoDashboard(ctx, out, dashboard, srv, dhcpclient.NamespacePath(srvNS), cliNS, dir, log)
+	return demoDashboard(ctx, out, dashboard, srv, cliNS, dir, log)
 }
 
 // demoServer is a server running in-process in a network namespace.
@@ -268,7 +268,7 @@ func startServer(ctx context.Context, nsPath string, cfg *config.Config, log *sl
 	}
 	var srv *server.Server
 	err = dhcpclient.InNamespace(nsPath, func() (err error) {
-		srv, err = server.New(ctx, cfg, store, server.Options{Log: log})
+		srv, err = server.New(ctx, cfg, store, server.Options{Log: log, Namespace: nsPath})
 		return err
 	})
 	if err != nil {

@@ -14,9 +14,7 @@ import (
 	"bootd/internal/api"
 	"bootd/internal/api/auth"
 	"bootd/internal/api/web"
-	"bootd/internal/config"
 	"bootd/internal/dhcpclient"
-	"bootd/internal/server"
 )
 
 // demoClients is how many more clients the dashboard demo runs, and
@@ -26,20 +24,9 @@ const (
 	demoEvery   = 3 * time.Second
 )
 
-// nsServer swaps configurations inside the server's namespace, where its
-// interfaces are: the demo's API runs in this process's own namespace.
-type nsServer struct {
-	*server.Server
-	nsPath string
-}
-
-func (s nsServer) Reload(ctx context.Context, cfg *config.Config) error {
-	return dhcpclient.InNamespace(s.nsPath, func() error { return s.Server.Reload(ctx, cfg) })
-}
-
 // demoDashboard serves the API and dashboard of the demo's server on a
 // loopback address until ctx ends, with a few clients taking leases.
-func demoDashboard(ctx context.Context, out io.Writer, addr netip.AddrPort, d *demoServer, srvNS, cliNS, dir string, log *slog.Logger) error {
+func demoDashboard(ctx context.Context, out io.Writer, addr netip.AddrPort, d *demoServer, cliNS, dir string, log *slog.Logger) error {
 	tokens := auth.OpenTokens(filepath.Join(dir, "api-tokens.json"))
 	token, err := tokens.Create("demo", auth.Admin)
 	if err != nil {
@@ -50,7 +37,7 @@ func demoDashboard(ctx context.Context, out io.Writer, addr netip.AddrPort, d *d
 		return err
 	}
 	defer audit.Close()
-	a := api.New(nsServer{d.srv, srvNS}, api.Options{
+	a := api.New(d.srv, api.Options{
 		Version: versionLine(), Log: log, Tokens: tokens, Audit: audit,
 		Metrics: d.srv.Metrics().Handler(), Dashboard: web.Handler(versionLine()),
 	})

@@ -46,17 +46,6 @@ type apiServer struct {
 	api   *api.API
 }
 
-// nsBackend reloads the server inside its namespace, where its
-// interfaces are: the API's handlers run on threads of the test's own.
-type nsBackend struct {
-	*server.Server
-	ns *testnet.Namespace
-}
-
-func (b nsBackend) Reload(ctx context.Context, cfg *config.Config) error {
-	return b.ns.Do(func() error { return b.Server.Reload(ctx, cfg) })
-}
-
 // startAPIServer runs a server in a network namespace and serves its API
 // on the control socket of its store until the test ends. It skips the
 // test without root or namespaces.
@@ -73,7 +62,7 @@ func startAPIServer(t *testing.T, opts api.Options) *apiServer {
 	cfg := r.Server.Config()
 	opts.Load = func(string) (*config.Config, error) { return r.Server.Config(), nil }
 	opts.Log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a := api.New(nsBackend{r.Server, srv}, opts)
+	a := api.New(r.Server, opts)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -1,39 +1,10 @@
 package dhcpclient
 
-import (
-	"fmt"
-	"runtime"
-
-	"golang.org/x/sys/unix"
-)
+import "bootd/internal/netns"
 
 // NamespacePath is where `ip netns add NAME` mounts a named network namespace.
-func NamespacePath(name string) string { return "/var/run/netns/" + name }
+func NamespacePath(name string) string { return netns.Path(name) }
 
-// InNamespace runs fn on an OS thread switched into the network namespace
-// at path (see NamespacePath) and returns its error. Sockets opened by fn
-// stay in that namespace for their whole life and may be used from any
-// goroutine afterwards. fn must not start goroutines that expect to be in
-// the namespace.
-//
-// The thread is never unlocked: having left the process's namespace, it
-// exits with its goroutine rather than going back to the scheduler's pool.
-func InNamespace(path string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- fmt.Errorf("network namespace %s: %w", path, err)
-			return
-		}
-		err = unix.Setns(fd, unix.CLONE_NEWNET)
-		unix.Close(fd)
-		if err != nil {
-			errc <- fmt.Errorf("setns %s: %w", path, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+// InNamespace runs fn inside the network namespace at path (netns.Do):
+// open the client there, use it from anywhere.
+func InNamespace(path string, fn func() error) error { return netns.Do(path, fn) }

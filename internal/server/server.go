@@ -36,6 +36,7 @@ import (
 	"bootd/internal/lease"
 	"bootd/internal/metrics"
 	"bootd/internal/netio"
+	"bootd/internal/netns"
 )
 
 // Options tune a server.
@@ -50,6 +51,11 @@ type Options struct {
 	// StoreStats, if set, returns the lease store's own counters (such as
 	// its commits and the leases they carried) for Stats.
 	StoreStats func() any
+	// Namespace, when set, is the path of the network namespace the
+	// server's interfaces are in (netns.Path), for a server run from a
+	// process in another one (the demo, tests): New and Reload look the
+	// interfaces up there. Empty: the calling thread's.
+	Namespace string
 	// Metrics receives the server's Prometheus metrics (packets, drops,
 	// latencies, pool usage); New registers its collectors there. Nil:
 	// the server makes its own. Either way the control socket serves them.
@@ -152,7 +158,18 @@ func New(ctx context.Context, cfg *config.Config, store lease.Store, opts Option
 
 // build makes the state of a configuration: allocator (leases loaded from
 // the store), handler and per-interface table.
-func (s *Server) build(ctx context.Context, cfg *config.Config) (*state, error) {
+func (s *Server) build(ctx context.Context, cfg *config.Config) (st *state, err error) {
+	if s.opts.Namespace != "" {
+		err = netns.Do(s.opts.Namespace, func() error {
+			st, err = s.buildHere(ctx, cfg)
+			return err
+		})
+		return st, err
+	}
+	return s.buildHere(ctx, cfg)
+}
+
+func (s *Server) buildHere(ctx context.Context, cfg *config.Config) (*state, error) {
 	ranges, ids := handler.Ranges(cfg)
 	a, err := alloc.New(ctx, s.store, s.opts.Now, ranges)
 	if err != nil {

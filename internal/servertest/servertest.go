@@ -44,7 +44,7 @@ func Start(t testing.TB, ns *testnet.Namespace, yaml string, log io.Writer, leve
 	logger := slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: level}))
 	var srv *server.Server
 	if err := ns.Do(func() (err error) {
-		srv, err = server.New(ctx, cfg, store, server.Options{Log: logger})
+		srv, err = server.New(ctx, cfg, store, server.Options{Log: logger, Namespace: ns.Path()})
 		return err
 	}); err != nil {
 		cancel()

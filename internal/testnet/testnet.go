@@ -20,19 +20,17 @@
 package testnet
 
 import (
+	"bootd/internal/netns"
 	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // cmdTimeout bounds each ip command; they normally take milliseconds.
@@ -112,28 +110,7 @@ func (ns *Namespace) Interface(name string) *net.Interface {
 
 // Do runs fn on an OS thread switched into the namespace and returns its
 // error. fn must not start goroutines that expect to be in the namespace.
-func (ns *Namespace) Do(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		// Deliberately never unlocked: this thread leaves the host's
-		// namespace, so it must die with the goroutine rather than go back to
-		// the scheduler's pool.
-		runtime.LockOSThread()
-		fd, err := unix.Open(ns.Path(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- fmt.Errorf("open %s: %w", ns.Path(), err)
-			return
-		}
-		err = unix.Setns(fd, unix.CLONE_NEWNET)
-		unix.Close(fd)
-		if err != nil {
-			errc <- fmt.Errorf("setns %s: %w", ns.Name, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+func (ns *Namespace) Do(fn func() error) error { return netns.Do(ns.Path(), fn) }
 
 // Veth creates a veth pair, aName in a and bName in b, and brings both up.
 // Both ends are created inside their namespaces, so the names cannot clash
