@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 # real DHCP clients and a relay for the end-to-end tests of internal/server
 # (util-linux for unshare, coreutils for timeout); qemu and Debian's iPXE ROMs
 # for the network boot tests, and dnsmasq (the binary only, no service) as the
-# address server beside bootd's proxyDHCP; tftp-hpa and curl as TFTP clients.
-APT_PACKAGES=(iproute2 isc-dhcp-client udhcpc dhcpcd-base isc-dhcp-relay util-linux coreutils tftp-hpa curl qemu-system-x86 ipxe-qemu dnsmasq-base)
+# address server beside bootd's proxyDHCP; tftp-hpa and curl as TFTP clients;
+# chromium, the headless browser of the dashboard test in internal/api.
+APT_PACKAGES=(iproute2 isc-dhcp-client udhcpc dhcpcd-base isc-dhcp-relay util-linux coreutils tftp-hpa curl qemu-system-x86 ipxe-qemu dnsmasq-base chromium)
 
 if ((${#APT_PACKAGES[@]})); then
 	missing=()
