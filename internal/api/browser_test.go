@@ -24,8 +24,6 @@ import (
 	"bootd/internal/api"
 	"bootd/internal/api/auth"
 	"bootd/internal/api/web"
-	"bootd/internal/config"
-	"bootd/internal/server"
 	"bootd/internal/servertest"
 	"bootd/internal/testnet"
 )
@@ -125,7 +123,7 @@ func TestDashboardInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := browserNewAPI(t, browserBackend{r.Server, srvNS}, api.Options{
+	a := browserNewAPI(t, r.Server, api.Options{
 		Version:   "test",
 		Log:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Tokens:    tokens,
@@ -175,6 +173,7 @@ func TestDashboardInChromium(t *testing.T) {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("window-size", "1280,900"), // the layout the dashboard is made for
 		chromedp.UserDataDir(profile),
 		chromedp.CombinedOutput(browserOut),
 	)
@@ -354,18 +353,6 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Errorf("audit log: refused session.login found %v, reservation.add by ops found %v; entries:\n%s", badLogin, added, sb.String())
 	}
 	t.Logf("the whole test took %v", time.Since(began).Round(time.Millisecond))
-}
-
-// browserBackend swaps configurations inside the server's namespace,
-// where its interfaces are (bootd serve runs in one namespace throughout;
-// the API's handlers here run in the test's).
-type browserBackend struct {
-	*server.Server
-	ns *testnet.Namespace
-}
-
-func (b browserBackend) Reload(ctx context.Context, cfg *config.Config) error {
-	return b.ns.Do(func() error { return b.Server.Reload(ctx, cfg) })
 }
 
 // browserNewAPI is api.New, failing the test rather than panicking when the
