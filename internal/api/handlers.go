@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"bootd/internal/api/auth"
+	"bootd/internal/lease"
 )
 
 func (a *API) login(w http.ResponseWriter, r *http.Request) {
@@ -91,7 +92,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			len(cfg.Subnets), cfg.Interfaces, st.Received, st.Replied, st.Dropped, st.Malformed)},
 	}
 	storeOK, storeDetail := true, "lease store at "+cfg.LeaseStore.Path
-	if err := a.b.Leases(r.Context(), func(*leaseT) error { return errStop }); err != nil && !errors.Is(err, errStop) {
+	if err := a.b.Leases(r.Context(), func(*lease.Lease) error { return errStop }); err != nil && !errors.Is(err, errStop) {
 		storeOK, storeDetail = false, "lease store: "+err.Error()
 	}
 	checks = append(checks, check{"lease-store", storeOK, storeDetail})

@@ -17,8 +17,6 @@ import (
 	"bootd/internal/server"
 )
 
-type leaseT = lease.Lease
-
 // errStop ends a walk over the leases early.
 var errStop = errors.New("stop")
 

@@ -127,7 +127,7 @@ func (a *API) addReservation(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	a.changeReservation(w, r, "reservation.add", nil, &body)
+	a.changeReservation(w, r, "reservation.add", false, &body)
 }
 
 func (a *API) putReservation(w http.ResponseWriter, r *http.Request) {
@@ -139,39 +139,28 @@ func (a *API) putReservation(w http.ResponseWriter, r *http.Request) {
 	if body.Kind == "" && body.ID == "" {
 		body.Kind, body.ID = r.PathValue("kind"), r.PathValue("id")
 	}
-	a.edit.Lock()
-	defer a.edit.Unlock()
-	cfg := a.b.Config()
-	old, ok := a.pathReservation(w, r, cfg)
-	if !ok {
-		return
-	}
-	a.changeLocked(w, r, "reservation.change", old, &body)
+	a.changeReservation(w, r, "reservation.change", true, &body)
 }
 
 func (a *API) deleteReservation(w http.ResponseWriter, r *http.Request) {
+	a.changeReservation(w, r, "reservation.delete", true, nil)
+}
+
+// changeReservation replaces a reservation by the one body describes
+// (nil: none): the one the path names when byPath, else none. It checks
+// the new set as a configuration, refuses an address another client
+// holds, writes the reservations file and swaps the configuration in,
+// all under a.edit. Nothing changes unless every step succeeds.
+func (a *API) changeReservation(w http.ResponseWriter, r *http.Request, action string, byPath bool, body *reservationBody) {
 	a.edit.Lock()
 	defer a.edit.Unlock()
-	cfg := a.b.Config()
-	old, ok := a.pathReservation(w, r, cfg)
-	if !ok {
-		return
+	var old *config.Reservation
+	if byPath {
+		var ok bool
+		if old, ok = a.pathReservation(w, r, a.b.Config()); !ok {
+			return
+		}
 	}
-	a.changeLocked(w, r, "reservation.delete", old, nil)
-}
-
-func (a *API) changeReservation(w http.ResponseWriter, r *http.Request, action string, old *config.Reservation, body *reservationBody) {
-	a.edit.Lock()
-	defer a.edit.Unlock()
-	a.changeLocked(w, r, action, old, body)
-}
-
-// changeLocked replaces the reservation old (nil: none) by the one body
-// describes (nil: none), with a.edit held: it checks the new set as a
-// configuration, refuses an address another client holds, writes the
-// reservations file and swaps the configuration in. Nothing changes
-// unless every step succeeds.
-func (a *API) changeLocked(w http.ResponseWriter, r *http.Request, action string, old *config.Reservation, body *reservationBody) {
 	ctx := r.Context()
 	cur := a.b.Config()
 	file := cur.ReservationsFile
@@ -223,10 +212,12 @@ func (a *API) changeLocked(w http.ResponseWriter, r *http.Request, action string
 		configError(w, "the reservation is refused", err)
 		return
 	}
+	// The new reservation is the one EditReservations appended: the
+	// last of the file.
 	var added *config.Reservation
 	if body != nil {
 		for _, rv := range cfg.FindReservation(add[0].Kind, newID) {
-			if rv.File == file && (old == nil || rv.Subnet.Prefix == old.Subnet.Prefix || body.Subnet != "" || body.Address != "") {
+			if rv.File == file && (added == nil || rv.Pos.Line > added.Pos.Line) {
 				added = rv
 			}
 		}

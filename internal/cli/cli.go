@@ -125,7 +125,8 @@ func runCommand(ctx context.Context, e *env, c *command, args []string) int {
 	fs.SetOutput(io.Discard) // errors are printed below, with the command name
 	fs.Usage = func() {}
 	run := c.flags(fs)
-	if err := fs.Parse(args); err != nil {
+	args, err := parseInterleaved(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommandHelp(e.stdout, c)
 			return exitOK
@@ -133,7 +134,7 @@ func runCommand(ctx context.Context, e *env, c *command, args []string) int {
 		printUsageError(e.stderr, c, err.Error())
 		return exitUsage
 	}
-	err := run(ctx, e, fs.Args())
+	err = run(ctx, e, args)
 	var ue *usageError
 	switch {
 	case err == nil:
@@ -144,6 +145,28 @@ func runCommand(ctx context.Context, e *env, c *command, args []string) int {
 	default:
 		fmt.Fprintf(e.stderr, "bootd %s: %v\n", c.name, err)
 		return exitError
+	}
+}
+
+// parseInterleaved parses fs from args, which may mix flags and other
+// arguments (bootd leases release 198.18.0.5 --config F), and returns the
+// other arguments in order. After "--" all
+// are arguments.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		left := fs.Args()
+		if len(left) == 0 {
+			return rest, nil
+		}
+		if used := len(args) - len(left); used > 0 && args[used-1] == "--" {
+			return append(rest, left...), nil
+		}
+		rest = append(rest, left[0])
+		args = left[1:]
 	}
 }
 

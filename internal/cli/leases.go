@@ -45,14 +45,7 @@ its client had sent RELEASE, and prints it. It needs a running server
 			state := fs.String("state", "", "only leases in this state: offered, bound, released, expired, declined")
 			asJSON := fs.Bool("json", false, "print one JSON object per lease")
 			return func(ctx context.Context, e *env, args []string) error {
-				pos, err := parseInterleaved(fs, args)
-				if errors.Is(err, flag.ErrHelp) {
-					printCommandHelp(e.stdout, leasesCommand())
-					return nil
-				}
-				if err != nil {
-					return usagef("%v", err)
-				}
+				pos := args
 				if len(pos) > 0 && pos[0] == "release" {
 					if *addr != "" || *mac != "" || *host != "" || *state != "" {
 						return usagef("--addr, --mac, --hostname and --state are for the listing, not release")
@@ -67,6 +60,7 @@ its client had sent RELEASE, and prints it. It needs a running server
 				}
 				var dir string
 				if !src.remote() {
+					var err error
 					if dir, err = src.store.dir(); err != nil {
 						return err
 					}

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,14 +55,7 @@ reloaded.
 			subnet := fs.String("subnet", "", "the subnet `PREFIX` of the reservation")
 			asJSON := fs.Bool("json", false, "print JSON: the API's answer")
 			return func(ctx context.Context, e *env, args []string) error {
-				pos, err := parseInterleaved(fs, args)
-				if errors.Is(err, flag.ErrHelp) {
-					printCommandHelp(e.stdout, reservationsCommand())
-					return nil
-				}
-				if err != nil {
-					return usagef("%v", err)
-				}
+				pos := args
 				if len(pos) == 0 {
 					return usagef("want an action: list, add, change or delete")
 				}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"text/tabwriter"
@@ -40,17 +39,8 @@ changes at once.
 				if len(args) == 0 {
 					return usagef("want a subcommand: create, list or revoke")
 				}
-				sub := args[0]
-				// Flags may come before or after the subcommand, and
 				// revoke's name may be given as an argument.
-				rest, err := parseInterleaved(fs, args[1:])
-				if errors.Is(err, flag.ErrHelp) {
-					printCommandHelp(e.stdout, tokenCommand())
-					return nil
-				}
-				if err != nil {
-					return usagef("%v", err)
-				}
+				sub, rest := args[0], args[1:]
 				switch sub {
 				case "create", "list":
 					if len(rest) > 0 {
@@ -113,27 +103,6 @@ changes at once.
 				}
 			}
 		},
-	}
-}
-
-// parseInterleaved parses fs from args, which may mix flags and other
-// arguments, and returns the other arguments in order. After "--" all
-// are arguments.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var rest []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		left := fs.Args()
-		if len(left) == 0 {
-			return rest, nil
-		}
-		if used := len(args) - len(left); used > 0 && args[used-1] == "--" {
-			return append(rest, left...), nil
-		}
-		rest = append(rest, left[0])
-		args = left[1:]
 	}
 }
 
